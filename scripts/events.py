@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Writes events/<function>/<status>-<case>.json: API Gateway HTTP API (payload 2.0) events.
+
+The same files drive the handlers' fixture tests, `cargo lambda invoke --data-file` and
+`sam local invoke -e`. `${NAME}` placeholders (SERVER_TOKEN, PROJECT_ID, CLIENT_ID, CLIENT_SECRET,
+BASIC_AUTH, ...) are filled by the fixture tests and by `scripts/invoke.sh`.
+Run: python3 scripts/events.py
+"""
+import json
+import pathlib
+from urllib.parse import urlencode
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent / "events"
+
+
+def event(method, path, route=None, query=None, headers=None, body=None, path_params=None):
+    query = query or {}
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {route or path}",
+        "rawPath": path,
+        "rawQueryString": urlencode(query, safe="${}"),
+        "headers": {"host": "idlink.example.com", "user-agent": "fixture", **(headers or {})},
+        **({"queryStringParameters": query} if query else {}),
+        **({"pathParameters": path_params} if path_params else {}),
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "fixture",
+            "domainName": "idlink.example.com",
+            "domainPrefix": "idlink",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.10",
+                "userAgent": "fixture",
+            },
+            "requestId": "fixture-request",
+            "routeKey": f"{method} {route or path}",
+            "stage": "$default",
+            "time": "23/Nov/2026:08:00:00 +0000",
+            "timeEpoch": 1795420800000,
+        },
+        **({"body": body} if body is not None else {}),
+        "isBase64Encoded": False,
+    }
+
+
+def write(function, name, ev):
+    d = ROOT / function
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{name}.json").write_text(json.dumps(ev, indent=2) + "\n")
+
+
+JSON = {"content-type": "application/json"}
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+SERVER = {**JSON, "authorization": "Bearer ${SERVER_TOKEN}"}
+
+# oauth-token
+T = "/oauth/token"
+write("oauth-token", "200-form-body-credentials", event("POST", T, headers=FORM,
+      body="grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}"))
+write("oauth-token", "200-basic-auth", event("POST", T, headers={**FORM, "authorization": "Basic ${BASIC_AUTH}"},
+      body="grant_type=client_credentials&scope=users%3Alogin"))
+write("oauth-token", "401-wrong-secret", event("POST", T, headers=FORM,
+      body="grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=wrong"))
+write("oauth-token", "400-unsupported-grant", event("POST", T, headers=FORM,
+      body="grant_type=password&client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}"))
+write("oauth-token", "400-missing-grant-type", event("POST", T, headers=FORM,
+      body="client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}"))
+write("oauth-token", "400-unknown-scope", event("POST", T, headers=FORM,
+      body="grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}&scope=admin"))
+
+# jwks
+write("jwks", "200-key-set", event("GET", "/.well-known/jwks.json"))
+
+# auth-custom-id
+L = "/users/login/server_custom_id"
+sample = {
+    "attributes": [
+        {"attr_type": "server", "key": "company", "permission": "private", "value": "facebook-promo"},
+        {"attr_type": "server", "key": "custom-id", "permission": "private", "value": 48582},
+    ],
+    "server_custom_id": "1234567890asdfghjkl",
+    "social_profile": {"platform": "xbox", "user_id": 4352354},
+}
+write("auth-custom-id", "200-reference-sample", event("POST", L, headers=SERVER,
+      query={"projectId": "${PROJECT_ID}", "payload": "level-7"}, body=json.dumps(sample)))
+write("auth-custom-id", "200-xsolla-server-header", event("POST", L,
+      headers={**JSON, "x-server-authorization": "${SERVER_TOKEN}"},
+      body=json.dumps({"server_custom_id": "player-2", "user_profile": {"nickname": " John_Doe_1337 "}})))
+write("auth-custom-id", "200-with-logout", event("POST", L, headers=SERVER, query={"with_logout": "1"},
+      body=json.dumps({"server_custom_id": "player-3"})))
+write("auth-custom-id", "400-missing-custom-id", event("POST", L, headers=SERVER, body="{}"))
+write("auth-custom-id", "400-malformed-json", event("POST", L, headers=SERVER, body="{\"server_custom_id\":"))
+write("auth-custom-id", "400-custom-id-too-long", event("POST", L, headers=SERVER,
+      body=json.dumps({"server_custom_id": "x" * 257})))
+write("auth-custom-id", "400-empty-nickname", event("POST", L, headers=SERVER,
+      body=json.dumps({"server_custom_id": "p", "user_profile": {"nickname": "   "}})))
+write("auth-custom-id", "401-no-token", event("POST", L, headers=JSON,
+      body=json.dumps({"server_custom_id": "p"})))
+write("auth-custom-id", "401-missing-scope", event("POST", L,
+      headers={**JSON, "authorization": "Bearer ${SERVER_TOKEN_NO_SCOPE}"},
+      body=json.dumps({"server_custom_id": "p"})))
+write("auth-custom-id", "404-foreign-project", event("POST", L, headers=SERVER,
+      query={"projectId": "00000000-0000-4000-8000-000000000000"},
+      body=json.dumps({"server_custom_id": "p"})))

@@ -1,0 +1,221 @@
+//! User attributes as Xsolla defines them: `{key, value, attr_type, permission, read_only}`.
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttrType {
+    /// Editable by the user.
+    Client,
+    /// Set by the studio's server; read-only for the user.
+    Server,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    Public,
+    Private,
+}
+
+impl AttrType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttrType::Client => "client",
+            AttrType::Server => "server",
+        }
+    }
+    pub fn from_str_opt(s: &str) -> Option<Self> {
+        match s {
+            "client" => Some(AttrType::Client),
+            "server" => Some(AttrType::Server),
+            _ => None,
+        }
+    }
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Public => "public",
+            Permission::Private => "private",
+        }
+    }
+    pub fn from_str_opt(s: &str) -> Option<Self> {
+        match s {
+            "public" => Some(Permission::Public),
+            "private" => Some(Permission::Private),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    key: String,
+    pub attr_type: AttrType,
+    pub permission: Permission,
+    pub read_only: bool,
+    /// The value as the client sent it, as compact JSON (the reference types it `any`).
+    value_json: String,
+}
+
+impl Attribute {
+    pub const MAX_KEY_CHARS: usize = 256;
+    pub const MAX_VALUE_BYTES: usize = 1024;
+    /// Per request, and per user in total.
+    pub const MAX_PER_REQUEST: usize = 50;
+    pub const MAX_PER_USER: usize = 200;
+
+    /// Parses one element of the request's `attributes` array; `index` names it in errors.
+    pub fn parse(index: usize, item: &Value) -> Result<Self> {
+        let field = |name: &str| format!("attributes[{index}].{name}");
+        let obj = item
+            .as_object()
+            .ok_or_else(|| Error::invalid(format!("attributes[{index}]"), "must be an object"))?;
+        let text = |name: &str| -> Result<&str> {
+            match obj.get(name) {
+                None | Some(Value::Null) => Err(Error::missing(field(name))),
+                Some(Value::String(s)) => Ok(s),
+                Some(_) => Err(Error::invalid(field(name), "must be a string")),
+            }
+        };
+        let key = text("key")?;
+        // The reference's own example uses "custom-id", so '-' is allowed beside [A-Za-z0-9_].
+        if key.is_empty()
+            || key.len() > Self::MAX_KEY_CHARS
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(Error::invalid(
+                field("key"),
+                "must be 1-256 characters of letters, digits, '_' and '-'",
+            ));
+        }
+        let attr_type = AttrType::from_str_opt(text("attr_type")?).ok_or_else(|| {
+            Error::invalid(field("attr_type"), "must be \"client\" or \"server\"")
+        })?;
+        let permission = Permission::from_str_opt(text("permission")?).ok_or_else(|| {
+            Error::invalid(field("permission"), "must be \"public\" or \"private\"")
+        })?;
+        let read_only = match obj.get("read_only") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(Error::invalid(field("read_only"), "must be a boolean")),
+        };
+        let value = match obj.get("value") {
+            None | Some(Value::Null) => return Err(Error::missing(field("value"))),
+            Some(v) => v,
+        };
+        let value_json = value.to_string();
+        if value_json.len() > Self::MAX_VALUE_BYTES {
+            return Err(Error::invalid(field("value"), "is too large"));
+        }
+        Ok(Self {
+            key: key.to_owned(),
+            attr_type,
+            permission,
+            read_only,
+            value_json,
+        })
+    }
+
+    /// Parses the whole `attributes` array; a key may appear once.
+    pub fn parse_list(value: Option<&Value>) -> Result<Vec<Self>> {
+        let items = match value {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err(Error::invalid("attributes", "must be an array")),
+        };
+        if items.len() > Self::MAX_PER_REQUEST {
+            return Err(Error::invalid("attributes", "has too many elements"));
+        }
+        let mut parsed: Vec<Self> = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let attr = Self::parse(i, item)?;
+            if parsed.iter().any(|a| a.key == attr.key) {
+                return Err(Error::invalid(
+                    format!("attributes[{i}].key"),
+                    "must be unique per user",
+                ));
+            }
+            parsed.push(attr);
+        }
+        Ok(parsed)
+    }
+
+    pub(crate) fn from_trusted(
+        key: String,
+        attr_type: AttrType,
+        permission: Permission,
+        read_only: bool,
+        value_json: String,
+    ) -> Self {
+        Self {
+            key,
+            attr_type,
+            permission,
+            read_only,
+            value_json,
+        }
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn value_json(&self) -> &str {
+        &self.value_json
+    }
+
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.value_json).unwrap_or(Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_the_reference_example() {
+        let attrs = Attribute::parse_list(Some(&json!([
+            {"attr_type":"server","key":"company","permission":"private","value":"facebook-promo"},
+            {"attr_type":"server","key":"custom-id","permission":"private","value":48582}
+        ])))
+        .unwrap();
+        assert_eq!(attrs.len(), 2);
+        assert_eq!(attrs[1].key(), "custom-id");
+        assert_eq!(attrs[1].value(), json!(48582));
+        assert!(!attrs[0].read_only);
+    }
+
+    #[test]
+    fn refuses_bad_attributes() {
+        let base = json!({"attr_type":"server","key":"k","permission":"private","value":1});
+        let with = |k: &str, v: Value| {
+            let mut o = base.clone();
+            o[k] = v;
+            Attribute::parse(0, &o)
+        };
+        assert!(with("key", json!("bad key")).is_err());
+        assert!(with("key", json!("")).is_err());
+        assert!(with("key", json!("k".repeat(257))).is_err());
+        assert!(with("attr_type", json!("admin")).is_err());
+        assert!(with("permission", json!(true)).is_err());
+        assert!(with("read_only", json!("yes")).is_err());
+        assert!(with("value", Value::Null).is_err());
+        assert!(with("value", json!("x".repeat(2000))).is_err());
+        assert!(
+            Attribute::parse_list(Some(&json!([base, base]))).is_err(),
+            "duplicate key"
+        );
+        assert!(Attribute::parse_list(Some(&json!({}))).is_err());
+        let many: Vec<Value> = (0..51)
+            .map(|i| json!({"attr_type":"server","key":format!("k{i}"),"permission":"private","value":1}))
+            .collect();
+        assert!(Attribute::parse_list(Some(&Value::Array(many))).is_err());
+    }
+}

@@ -1,0 +1,103 @@
+//! The one domain error type. Each API family renders it in its own envelope (see `http/`).
+
+use std::error::Error as StdError;
+
+/// Why a token was refused. Kept apart from [`Error`] so renderers can tell "expired" from "invalid".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProblem {
+    Expired,
+    Invalid,
+    /// The token was valid once but its session was ended (`with_logout`, unlink, merge).
+    Revoked,
+    /// A valid token of the other kind (a user token where a server token is required, or the reverse).
+    WrongType,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("malformed request body")]
+    MalformedBody,
+    #[error("request body too large")]
+    BodyTooLarge,
+    #[error("missing parameter `{0}`")]
+    MissingParameter(String),
+    /// `reason` is a fixed text about the rule that failed; it never echoes the value.
+    #[error("invalid parameter `{field}`: {reason}")]
+    InvalidParameter { field: String, reason: &'static str },
+
+    #[error("no credentials")]
+    MissingToken,
+    #[error("token refused: {0:?}")]
+    InvalidToken(TokenProblem),
+    #[error("conflicting credentials in one request")]
+    ConflictingCredentials,
+    #[error("insufficient scope, expected {0}")]
+    InsufficientScope(&'static str),
+
+    #[error("project not found")]
+    ProjectNotFound,
+    #[error("object not found")]
+    NotFound,
+    #[error("identity belongs to another user")]
+    IdentityTaken,
+    #[error("too many attributes on the user")]
+    TooManyAttributes,
+
+    // OAuth 2.0 token endpoint (RFC 6749 §5.2).
+    #[error("client authentication failed")]
+    InvalidClient { used_basic: bool },
+    #[error("unsupported grant type")]
+    UnsupportedGrantType,
+    #[error("scope not granted to the client")]
+    InvalidScope,
+    #[error("unknown audience")]
+    UnknownAudience(String),
+
+    /// Throttled or contended store: the client should retry.
+    #[error("store temporarily unavailable")]
+    Unavailable(#[source] Box<dyn StdError + Send + Sync>),
+    /// Anything else: logged whole, shown to nobody.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, reason: &'static str) -> Self {
+        Error::InvalidParameter {
+            field: field.into(),
+            reason,
+        }
+    }
+
+    pub fn missing(field: impl Into<String>) -> Self {
+        Error::MissingParameter(field.into())
+    }
+
+    pub fn internal(e: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Error::Internal(e.into())
+    }
+
+    /// True for errors that are the server's fault (rendered as 5xx, logged with their cause).
+    pub fn is_server_fault(&self) -> bool {
+        matches!(self, Error::Internal(_) | Error::Unavailable(_))
+    }
+}
+
+/// Logs an error the way every renderer wants it: the whole cause chain for server faults,
+/// one line without values for client errors.
+pub fn log_error(e: &Error) {
+    if e.is_server_fault() {
+        let mut chain = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            chain.push_str(": ");
+            chain.push_str(&c.to_string());
+            cause = c.source();
+        }
+        tracing::error!(error = %chain, "request failed");
+    } else {
+        tracing::info!(error = %e, "request refused");
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,7 @@
+//! The HTTP edge: request helpers shared by every function, and one error renderer per API family.
+
+pub mod oauth;
+pub mod request;
+pub mod xsolla;
+
+pub use lambda_http::{Body, Request, Response};

@@ -1,0 +1,17 @@
+//! idlink's domain crate: identities, the store, tokens and keys, and the HTTP edge.
+
+pub mod attribute;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod identity;
+pub mod keys;
+pub mod store;
+#[cfg(any(test, feature = "memory"))]
+#[allow(clippy::expect_used, clippy::unwrap_used)]
+pub mod testing;
+pub mod token;
+pub mod user;
+
+pub use error::{Error, Result, TokenProblem};

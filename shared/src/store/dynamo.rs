@@ -1,0 +1,727 @@
+//! The DynamoDB adapter. `AttributeValue` stays in this file.
+//!
+//! Single table, string keys `PK`/`SK`:
+//! - `USER#<uid>` / `PROFILE`: the user's profile (project, nickname, attributes, versions, times).
+//! - `USER#<uid>` / `IDENT#<provider>#<subject>`: one item per identity, so one Query reads a user.
+//! - `IDENT#<project>#<provider>#<subject>` / `IDENT`: the uniqueness marker → `user_id`.
+//! - `CLIENT#<client_id>` / `CLIENT`, `PROJECT#<id>` / `PROJECT`.
+//!
+//! Every uniqueness rule is a condition inside the write that creates the item; nothing reads first
+//! to decide whether a value is free.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+};
+
+use crate::attribute::{AttrType, Attribute, Permission};
+use crate::client::{ClientId, Project, Scope, SecretHash, ServerClient};
+use crate::error::{Error, Result};
+use crate::identity::{CustomId, IdentityKey, Nickname, ProjectId, UserId};
+use crate::store::{ClientStore, LoginStore, UserStore};
+use crate::user::{LoginCommand, LoginOutcome, User, UserWithIdentities};
+
+type Item = HashMap<String, AttributeValue>;
+
+const PROFILE: &str = "PROFILE";
+const MARKER_SK: &str = "IDENT";
+/// Attempts of a login that keeps meeting concurrent writers before it answers "retry later".
+const MAX_ATTEMPTS: u32 = 6;
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+// ---- keys -------------------------------------------------------------------------------------
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn user_pk(id: UserId) -> String {
+    format!("USER#{id}")
+}
+
+fn ident_sk(key: &IdentityKey) -> String {
+    format!("IDENT#{}#{}", key.provider.as_str(), key.subject.as_str())
+}
+
+fn marker_pk(project: ProjectId, key: &IdentityKey) -> String {
+    format!(
+        "IDENT#{project}#{}#{}",
+        key.provider.as_str(),
+        key.subject.as_str()
+    )
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
+}
+
+fn profile_key(id: UserId) -> Item {
+    key(user_pk(id), PROFILE)
+}
+
+fn marker_key(project: ProjectId, ident: &IdentityKey) -> Item {
+    key(marker_pk(project, ident), MARKER_SK)
+}
+
+// ---- item mapping -----------------------------------------------------------------------------
+
+fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+fn req_s<'a>(item: &'a Item, name: &str) -> Result<&'a str> {
+    get_s(item, name).ok_or_else(|| corrupt(name))
+}
+
+fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<Option<T>> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_n()
+            .ok()
+            .and_then(|x| x.parse().ok())
+            .map(Some)
+            .ok_or_else(|| corrupt(name)),
+    }
+}
+
+fn req_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T> {
+    get_n(item, name)?.ok_or_else(|| corrupt(name))
+}
+
+fn corrupt(name: &str) -> Error {
+    Error::internal(format!("stored item has a missing or malformed `{name}`"))
+}
+
+fn attribute_to_av(a: &Attribute) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("t".to_owned(), s(a.attr_type.as_str())),
+        ("p".to_owned(), s(a.permission.as_str())),
+        ("ro".to_owned(), AttributeValue::Bool(a.read_only)),
+        ("v".to_owned(), s(a.value_json())),
+    ]))
+}
+
+fn attribute_from_av(k: &str, v: &AttributeValue) -> Result<Attribute> {
+    let m = v.as_m().map_err(|_| corrupt("attrs"))?;
+    let attr_type = get_s(m, "t")
+        .and_then(AttrType::from_str_opt)
+        .ok_or_else(|| corrupt("attrs.t"))?;
+    let permission = get_s(m, "p")
+        .and_then(Permission::from_str_opt)
+        .ok_or_else(|| corrupt("attrs.p"))?;
+    let read_only = m
+        .get("ro")
+        .and_then(|b| b.as_bool().ok())
+        .copied()
+        .unwrap_or(false);
+    Ok(Attribute::from_trusted(
+        k.to_owned(),
+        attr_type,
+        permission,
+        read_only,
+        req_s(m, "v")?.to_owned(),
+    ))
+}
+
+fn profile_item(u: &User) -> Item {
+    let mut item = profile_key(u.id);
+    item.insert("kind".into(), s("user"));
+    item.insert("project".into(), s(u.project.to_string()));
+    if let Some(c) = &u.custom_id {
+        item.insert("custom_id".into(), s(c.as_str()));
+    }
+    if let Some(nick) = &u.nickname {
+        item.insert("nickname".into(), s(nick.as_str()));
+    }
+    if let Some(x) = &u.external_id {
+        item.insert("external_id".into(), s(x.as_str()));
+    }
+    item.insert(
+        "attrs".into(),
+        AttributeValue::M(
+            u.attributes
+                .iter()
+                .map(|a| (a.key().to_owned(), attribute_to_av(a)))
+                .collect(),
+        ),
+    );
+    item.insert("sv".into(), n(u.session_version));
+    item.insert("ver".into(), n(u.version));
+    item.insert("created".into(), n(u.created_at));
+    item.insert("updated".into(), n(u.updated_at));
+    item.insert("last_login".into(), n(u.last_login));
+    item
+}
+
+/// `None` for a tombstone (a user merged into another).
+fn user_from_item(item: &Item) -> Result<Option<User>> {
+    if item.contains_key("merged_into") {
+        return Ok(None);
+    }
+    let id = req_s(item, "PK")?
+        .strip_prefix("USER#")
+        .ok_or_else(|| corrupt("PK"))?;
+    let mut attributes = Vec::new();
+    if let Some(AttributeValue::M(m)) = item.get("attrs") {
+        for (k, v) in m {
+            attributes.push(attribute_from_av(k, v)?);
+        }
+        attributes.sort_by(|a, b| a.key().cmp(b.key()));
+    }
+    Ok(Some(User {
+        id: UserId::parse(id).map_err(|_| corrupt("PK"))?,
+        project: ProjectId::parse(req_s(item, "project")?).map_err(|_| corrupt("project"))?,
+        custom_id: get_s(item, "custom_id")
+            .map(CustomId::parse)
+            .transpose()
+            .map_err(|_| corrupt("custom_id"))?,
+        nickname: get_s(item, "nickname").map(|x| Nickname::from_trusted(x.to_owned())),
+        external_id: get_s(item, "external_id").map(str::to_owned),
+        attributes,
+        session_version: req_n(item, "sv")?,
+        version: req_n(item, "ver")?,
+        created_at: req_n(item, "created")?,
+        updated_at: req_n(item, "updated")?,
+        last_login: req_n(item, "last_login")?,
+    }))
+}
+
+fn identity_from_item(item: &Item) -> Result<IdentityKey> {
+    Ok(IdentityKey::from_trusted(
+        req_s(item, "provider")?.to_owned(),
+        req_s(item, "subject")?.to_owned(),
+    ))
+}
+
+fn marker_item(project: ProjectId, ident: &IdentityKey, owner: UserId, now: i64) -> Item {
+    let mut item = marker_key(project, ident);
+    item.insert("kind".into(), s("marker"));
+    item.insert("user_id".into(), s(owner.to_string()));
+    item.insert("created".into(), n(now));
+    item
+}
+
+fn identity_item(owner: UserId, ident: &IdentityKey, now: i64) -> Item {
+    let mut item = key(user_pk(owner), &ident_sk(ident));
+    item.insert("kind".into(), s("identity"));
+    item.insert("provider".into(), s(ident.provider.as_str()));
+    item.insert("subject".into(), s(ident.subject.as_str()));
+    item.insert("linked".into(), n(now));
+    item
+}
+
+fn owner_of(item: &Item) -> Result<UserId> {
+    UserId::parse(req_s(item, "user_id")?).map_err(|_| corrupt("user_id"))
+}
+
+// ---- errors -----------------------------------------------------------------------------------
+
+const RETRYABLE_CODES: [&str; 6] = [
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+    "InternalServerError",
+];
+
+/// A throttle or a transient transport failure is retryable (503); anything else is internal.
+fn store_error<E, R>(e: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let retryable = match &e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        other => other.code().is_some_and(|c| RETRYABLE_CODES.contains(&c)),
+    };
+    if retryable {
+        Error::Unavailable(Box::new(e))
+    } else {
+        Error::internal(e)
+    }
+}
+
+/// What a cancelled transaction says about each of its items, by index.
+enum TxOutcome {
+    Done,
+    /// Conditional checks that failed, by item index.
+    ConditionFailed(Vec<usize>),
+    /// Lost a race with another transaction: try again.
+    Conflict,
+}
+
+async fn transact(store: &DynamoStore, items: Vec<TransactWriteItem>) -> Result<TxOutcome> {
+    match store
+        .client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(TxOutcome::Done),
+        Err(SdkError::ServiceError(ctx))
+            if matches!(
+                ctx.err(),
+                TransactWriteItemsError::TransactionCanceledException(_)
+            ) =>
+        {
+            let TransactWriteItemsError::TransactionCanceledException(c) = ctx.err() else {
+                unreachable!("matched above")
+            };
+            let reasons = c.cancellation_reasons();
+            let failed: Vec<usize> = reasons
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                .map(|(i, _)| i)
+                .collect();
+            if !failed.is_empty() {
+                return Ok(TxOutcome::ConditionFailed(failed));
+            }
+            let conflict = reasons.iter().any(|r| {
+                matches!(
+                    r.code(),
+                    Some("TransactionConflict") | Some("ThrottlingError")
+                )
+            });
+            if conflict {
+                Ok(TxOutcome::Conflict)
+            } else {
+                Err(Error::internal(SdkError::ServiceError(ctx)))
+            }
+        }
+        Err(e) if e.code() == Some("TransactionConflictException") => Ok(TxOutcome::Conflict),
+        Err(e) => Err(store_error(e)),
+    }
+}
+
+/// Small randomised pause before another attempt, so racing callers spread out.
+async fn backoff(attempt: u32) {
+    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 16);
+    let ms = (5u64 << attempt.min(5)) + jitter;
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+// ---- the profile update a login makes ---------------------------------------------------------
+
+struct ProfileUpdate {
+    expression: String,
+    condition: String,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+/// `SET last_login, nickname, attrs.<k>…; ADD ver, sv` on a live profile, with room for the
+/// attributes (a conservative cap: overwriting a key at the cap is refused too).
+fn login_update(cmd: &LoginCommand) -> ProfileUpdate {
+    let mut sets = vec!["last_login = :now".to_owned(), "updated = :now".to_owned()];
+    let mut names = HashMap::new();
+    let mut values = HashMap::from([(":now".to_owned(), n(cmd.now)), (":one".to_owned(), n(1))]);
+    if let Some(nick) = &cmd.nickname {
+        sets.push("nickname = :nick".into());
+        values.insert(":nick".into(), s(nick.as_str()));
+    }
+    for (i, a) in cmd.attributes.iter().enumerate() {
+        sets.push(format!("attrs.#a{i} = :a{i}"));
+        names.insert(format!("#a{i}"), a.key().to_owned());
+        values.insert(format!(":a{i}"), attribute_to_av(a));
+    }
+    let mut condition = "attribute_exists(PK) AND attribute_not_exists(merged_into)".to_owned();
+    if !cmd.attributes.is_empty() {
+        condition.push_str(" AND size(attrs) <= :cap");
+        values.insert(
+            ":cap".into(),
+            n(Attribute::MAX_PER_USER.saturating_sub(cmd.attributes.len())),
+        );
+    }
+    let add = if cmd.end_other_sessions {
+        "ADD ver :one, sv :one"
+    } else {
+        "ADD ver :one"
+    };
+    ProfileUpdate {
+        expression: format!("SET {} {add}", sets.join(", ")),
+        condition,
+        names,
+        values,
+    }
+}
+
+enum Attempt {
+    Done(LoginOutcome),
+    Again,
+}
+
+impl DynamoStore {
+    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    async fn get(&self, key: Item) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(out.item)
+    }
+
+    /// Who owns the custom ID and (if given) the social identity: one round trip either way.
+    async fn read_owners(
+        &self,
+        cmd: &LoginCommand,
+        custom: &IdentityKey,
+    ) -> Result<(Option<UserId>, Option<UserId>)> {
+        let Some(social) = &cmd.social else {
+            let owner = self
+                .get(marker_key(cmd.project, custom))
+                .await?
+                .map(|i| owner_of(&i))
+                .transpose()?;
+            return Ok((owner, None));
+        };
+        let keys = KeysAndAttributes::builder()
+            .keys(marker_key(cmd.project, custom))
+            .keys(marker_key(cmd.project, social))
+            .consistent_read(true)
+            .build()
+            .map_err(Error::internal)?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+            .map_err(store_error)?;
+        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
+            return Err(Error::Unavailable(
+                "batch read left keys unprocessed".into(),
+            ));
+        }
+        let (custom_pk, social_pk) = (
+            marker_pk(cmd.project, custom),
+            marker_pk(cmd.project, social),
+        );
+        let (mut owner, mut social_owner) = (None, None);
+        for item in out
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default()
+        {
+            let pk = req_s(&item, "PK")?;
+            if pk == custom_pk {
+                owner = Some(owner_of(&item)?);
+            } else if pk == social_pk {
+                social_owner = Some(owner_of(&item)?);
+            }
+        }
+        Ok((owner, social_owner))
+    }
+
+    async fn first_login(&self, cmd: &LoginCommand, custom: &IdentityKey) -> Result<Attempt> {
+        let user = User {
+            id: UserId::new_random(),
+            project: cmd.project,
+            custom_id: Some(cmd.custom_id.clone()),
+            nickname: cmd.nickname.clone(),
+            external_id: None,
+            attributes: cmd.attributes.clone(),
+            session_version: 0,
+            version: 1,
+            created_at: cmd.now,
+            updated_at: cmd.now,
+            last_login: cmd.now,
+        };
+        let absent = Some("attribute_not_exists(PK)");
+        let mut items = vec![
+            self.put(marker_item(cmd.project, custom, user.id, cmd.now), absent)?,
+            self.put(profile_item(&user), absent)?,
+            self.put(identity_item(user.id, custom, cmd.now), None)?,
+        ];
+        if let Some(social) = &cmd.social {
+            items.push(self.put(marker_item(cmd.project, social, user.id, cmd.now), absent)?);
+            items.push(self.put(identity_item(user.id, social, cmd.now), None)?);
+        }
+        match transact(self, items).await? {
+            TxOutcome::Done => Ok(Attempt::Done(LoginOutcome {
+                user,
+                created: true,
+            })),
+            // Someone created this custom ID first (the re-read finds that user), or the social
+            // identity was taken meanwhile (the re-read reports whose it is).
+            TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Attempt::Again),
+        }
+    }
+
+    async fn returning_login(
+        &self,
+        cmd: &LoginCommand,
+        owner: UserId,
+        link_social: Option<&IdentityKey>,
+    ) -> Result<Attempt> {
+        let update = login_update(cmd);
+        let Some(social) = link_social else {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(profile_key(owner)))
+                .update_expression(&update.expression)
+                .condition_expression(&update.condition)
+                .set_expression_attribute_names((!update.names.is_empty()).then_some(update.names))
+                .set_expression_attribute_values(Some(update.values))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            return match result {
+                Ok(out) => {
+                    let item = out.attributes.unwrap_or_default();
+                    match user_from_item(&item)? {
+                        Some(user) => Ok(Attempt::Done(LoginOutcome {
+                            user,
+                            created: false,
+                        })),
+                        None => Ok(Attempt::Again),
+                    }
+                }
+                Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+                    self.explain_profile_refusal(owner).await
+                }
+                Err(e) => Err(store_error(e)),
+            };
+        };
+        // First time this social identity comes with the login: attach it in the same
+        // transaction as the profile update, then read the profile back for the token.
+        let profile_update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(profile_key(owner)))
+            .update_expression(update.expression)
+            .condition_expression(update.condition)
+            .set_expression_attribute_names((!update.names.is_empty()).then_some(update.names))
+            .set_expression_attribute_values(Some(update.values))
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![
+            self.put(
+                marker_item(cmd.project, social, owner, cmd.now),
+                Some("attribute_not_exists(PK)"),
+            )?,
+            self.put(identity_item(owner, social, cmd.now), None)?,
+            TransactWriteItem::builder().update(profile_update).build(),
+        ];
+        match transact(self, items).await? {
+            TxOutcome::Done => match self.get(profile_key(owner)).await? {
+                Some(item) => Ok(match user_from_item(&item)? {
+                    Some(user) => Attempt::Done(LoginOutcome {
+                        user,
+                        created: false,
+                    }),
+                    None => Attempt::Again,
+                }),
+                None => Err(Error::internal("profile vanished after a login")),
+            },
+            TxOutcome::ConditionFailed(failed) if failed.contains(&2) => {
+                self.explain_profile_refusal(owner).await
+            }
+            TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Attempt::Again),
+        }
+    }
+
+    /// The profile update's condition failed: either the user was merged away meanwhile (look the
+    /// custom ID up again) or it has no room for more attributes.
+    async fn explain_profile_refusal(&self, owner: UserId) -> Result<Attempt> {
+        match self.get(profile_key(owner)).await? {
+            Some(item) if !item.contains_key("merged_into") => Err(Error::TooManyAttributes),
+            _ => Ok(Attempt::Again),
+        }
+    }
+}
+
+impl LoginStore for DynamoStore {
+    async fn login(&self, cmd: &LoginCommand) -> Result<LoginOutcome> {
+        let custom = IdentityKey::custom_id(&cmd.custom_id);
+        for attempt in 0..MAX_ATTEMPTS {
+            let (owner, social_owner) = self.read_owners(cmd, &custom).await?;
+            // A social identity held by anyone but this custom ID's user is refused before any write.
+            if social_owner.is_some() && social_owner != owner {
+                return Err(Error::IdentityTaken);
+            }
+            let step = match owner {
+                None => self.first_login(cmd, &custom).await?,
+                Some(uid) => {
+                    let link_social = cmd.social.as_ref().filter(|_| social_owner.is_none());
+                    self.returning_login(cmd, uid, link_social).await?
+                }
+            };
+            match step {
+                Attempt::Done(outcome) => return Ok(outcome),
+                Attempt::Again => backoff(attempt).await,
+            }
+        }
+        Err(Error::Unavailable(
+            "login kept meeting concurrent writers".into(),
+        ))
+    }
+}
+
+impl UserStore for DynamoStore {
+    async fn get_user(&self, project: ProjectId, id: UserId) -> Result<Option<UserWithIdentities>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(user_pk(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        let mut user = None;
+        let mut identities = Vec::new();
+        for item in out.items() {
+            match get_s(item, "SK") {
+                Some(PROFILE) => user = user_from_item(item)?,
+                Some(sk) if sk.starts_with("IDENT#") => identities.push(identity_from_item(item)?),
+                _ => {}
+            }
+        }
+        Ok(user
+            .filter(|u| u.project == project)
+            .map(|user| UserWithIdentities { user, identities }))
+    }
+
+    async fn session_version(&self, id: UserId) -> Result<Option<u64>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(profile_key(id)))
+            .projection_expression("sv, merged_into")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        match out.item {
+            Some(item) if !item.contains_key("merged_into") => Ok(Some(req_n(&item, "sv")?)),
+            _ => Ok(None),
+        }
+    }
+}
+
+impl ClientStore for DynamoStore {
+    async fn put_project(&self, p: &Project) -> Result<()> {
+        let mut item = key(format!("PROJECT#{}", p.id), "PROJECT");
+        item.insert("kind".into(), s("project"));
+        item.insert("name".into(), s(p.name.as_str()));
+        if let Some(x) = p.publisher_id {
+            item.insert("publisher_id".into(), n(x));
+        }
+        if let Some(x) = p.publisher_project_id {
+            item.insert("publisher_project_id".into(), n(x));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn get_project(&self, id: ProjectId) -> Result<Option<Project>> {
+        let Some(item) = self.get(key(format!("PROJECT#{id}"), "PROJECT")).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Project {
+            id,
+            name: req_s(&item, "name")?.to_owned(),
+            publisher_id: get_n(&item, "publisher_id")?,
+            publisher_project_id: get_n(&item, "publisher_project_id")?,
+        }))
+    }
+
+    async fn put_client(&self, c: &ServerClient) -> Result<()> {
+        let mut item = key(format!("CLIENT#{}", c.id.as_str()), "CLIENT");
+        item.insert("kind".into(), s("client"));
+        item.insert("project".into(), s(c.project.to_string()));
+        item.insert(
+            "secret_hash".into(),
+            AttributeValue::B(c.secret_hash.as_bytes().to_vec().into()),
+        );
+        item.insert("scopes".into(), s(Scope::join(&c.scopes)));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn get_client(&self, id: &ClientId) -> Result<Option<ServerClient>> {
+        let Some(item) = self
+            .get(key(format!("CLIENT#{}", id.as_str()), "CLIENT"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let hash = item
+            .get("secret_hash")
+            .and_then(|v| v.as_b().ok())
+            .ok_or_else(|| corrupt("secret_hash"))?;
+        Ok(Some(ServerClient {
+            id: id.clone(),
+            project: ProjectId::parse(req_s(&item, "project")?).map_err(|_| corrupt("project"))?,
+            secret_hash: SecretHash::from_bytes(hash.as_ref().to_vec()),
+            scopes: Scope::parse_list(req_s(&item, "scopes")?).map_err(|_| corrupt("scopes"))?,
+        }))
+    }
+}

@@ -1,0 +1,198 @@
+//! In-memory store for unit tests and CPU benchmarks. One lock around everything makes each
+//! operation atomic, which is the behaviour the DynamoDB adapter gets from conditions and
+//! transactions; the contract suite in tests/ holds both to the same answers.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::attribute::Attribute;
+use crate::client::{ClientId, Project, ServerClient};
+use crate::error::{Error, Result};
+use crate::identity::{IdentityKey, ProjectId, UserId};
+use crate::store::{ClientStore, LoginStore, UserStore};
+use crate::user::{LoginCommand, LoginOutcome, User, UserWithIdentities};
+
+#[derive(Debug, Clone)]
+struct StoredUser {
+    user: User,
+    identities: BTreeSet<IdentityKey>,
+    merged_into: Option<UserId>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    markers: HashMap<(ProjectId, IdentityKey), UserId>,
+    users: HashMap<UserId, StoredUser>,
+    projects: HashMap<ProjectId, Project>,
+    clients: HashMap<String, ServerClient>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| Error::internal("memory store lock poisoned"))
+    }
+
+    /// Every uniqueness marker as `(project, identity, owner)`, for invariant checks in tests.
+    pub fn markers(&self) -> Vec<(ProjectId, IdentityKey, UserId)> {
+        self.lock()
+            .map(|s| {
+                s.markers
+                    .iter()
+                    .map(|((p, k), u)| (*p, k.clone(), *u))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn upsert_attributes(list: &mut Vec<Attribute>, attrs: &[Attribute]) {
+    for a in attrs {
+        list.retain(|x| x.key() != a.key());
+        list.push(a.clone());
+    }
+    list.sort_by(|a, b| a.key().cmp(b.key()));
+}
+
+impl LoginStore for MemoryStore {
+    async fn login(&self, cmd: &LoginCommand) -> Result<LoginOutcome> {
+        let mut s = self.lock()?;
+        let custom = IdentityKey::custom_id(&cmd.custom_id);
+        let owner = s.markers.get(&(cmd.project, custom.clone())).copied();
+        let social_owner = cmd
+            .social
+            .as_ref()
+            .and_then(|k| s.markers.get(&(cmd.project, k.clone())).copied());
+        if social_owner.is_some() && social_owner != owner {
+            return Err(Error::IdentityTaken);
+        }
+        let Some(uid) = owner else {
+            let user = User {
+                id: UserId::new_random(),
+                project: cmd.project,
+                custom_id: Some(cmd.custom_id.clone()),
+                nickname: cmd.nickname.clone(),
+                external_id: None,
+                attributes: {
+                    let mut list = Vec::new();
+                    upsert_attributes(&mut list, &cmd.attributes);
+                    list
+                },
+                session_version: 0,
+                version: 1,
+                created_at: cmd.now,
+                updated_at: cmd.now,
+                last_login: cmd.now,
+            };
+            let mut identities = BTreeSet::from([custom.clone()]);
+            s.markers.insert((cmd.project, custom), user.id);
+            if let Some(social) = &cmd.social {
+                s.markers.insert((cmd.project, social.clone()), user.id);
+                identities.insert(social.clone());
+            }
+            s.users.insert(
+                user.id,
+                StoredUser {
+                    user: user.clone(),
+                    identities,
+                    merged_into: None,
+                },
+            );
+            return Ok(LoginOutcome {
+                user,
+                created: true,
+            });
+        };
+        let stored = s
+            .users
+            .get(&uid)
+            .filter(|u| u.merged_into.is_none())
+            .ok_or_else(|| Error::internal("marker points at a missing or merged user"))?;
+        if !cmd.attributes.is_empty()
+            && stored.user.attributes.len() > Attribute::MAX_PER_USER - cmd.attributes.len()
+        {
+            return Err(Error::TooManyAttributes);
+        }
+        if let Some(social) = &cmd.social {
+            s.markers.insert((cmd.project, social.clone()), uid);
+        }
+        let stored = s
+            .users
+            .get_mut(&uid)
+            .ok_or_else(|| Error::internal("user vanished under the lock"))?;
+        if let Some(social) = &cmd.social {
+            stored.identities.insert(social.clone());
+        }
+        let user = &mut stored.user;
+        user.last_login = cmd.now;
+        user.updated_at = cmd.now;
+        user.version += 1;
+        if cmd.end_other_sessions {
+            user.session_version += 1;
+        }
+        if let Some(nick) = &cmd.nickname {
+            user.nickname = Some(nick.clone());
+        }
+        upsert_attributes(&mut user.attributes, &cmd.attributes);
+        Ok(LoginOutcome {
+            user: user.clone(),
+            created: false,
+        })
+    }
+}
+
+impl UserStore for MemoryStore {
+    async fn get_user(&self, project: ProjectId, id: UserId) -> Result<Option<UserWithIdentities>> {
+        let s = self.lock()?;
+        Ok(s.users
+            .get(&id)
+            .filter(|u| u.merged_into.is_none() && u.user.project == project)
+            .map(|u| UserWithIdentities {
+                user: u.user.clone(),
+                identities: u.identities.iter().cloned().collect(),
+            }))
+    }
+
+    async fn session_version(&self, id: UserId) -> Result<Option<u64>> {
+        let s = self.lock()?;
+        Ok(s.users
+            .get(&id)
+            .filter(|u| u.merged_into.is_none())
+            .map(|u| u.user.session_version))
+    }
+}
+
+impl ClientStore for MemoryStore {
+    async fn put_project(&self, project: &Project) -> Result<()> {
+        self.lock()?.projects.insert(project.id, project.clone());
+        Ok(())
+    }
+
+    async fn get_project(&self, id: ProjectId) -> Result<Option<Project>> {
+        Ok(self.lock()?.projects.get(&id).cloned())
+    }
+
+    async fn put_client(&self, client: &ServerClient) -> Result<()> {
+        let mut s = self.lock()?;
+        if s.clients.contains_key(client.id.as_str()) {
+            return Err(Error::internal("client id already exists"));
+        }
+        s.clients
+            .insert(client.id.as_str().to_owned(), client.clone());
+        Ok(())
+    }
+
+    async fn get_client(&self, id: &ClientId) -> Result<Option<ServerClient>> {
+        Ok(self.lock()?.clients.get(id.as_str()).cloned())
+    }
+}

@@ -1,0 +1,68 @@
+//! The table definition. template.yaml declares the same table; a test in tests/ parses the
+//! template and fails if the two drift apart.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
+
+use crate::error::{Error, Result};
+
+pub const PARTITION_KEY: &str = "PK";
+pub const SORT_KEY: &str = "SK";
+/// Unix seconds after which DynamoDB deletes short-lived items (link proofs, idempotency records).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+pub const BILLING_MODE: &str = "PAY_PER_REQUEST";
+
+/// Creates the table (on-demand, string keys, TTL on). An existing table is left as it is.
+pub async fn create_table(client: &Client, name: &str) -> Result<()> {
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(Error::internal)
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .map_err(Error::internal)
+    };
+    let created = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::from(BILLING_MODE))
+        .attribute_definitions(attr(PARTITION_KEY)?)
+        .attribute_definitions(attr(SORT_KEY)?)
+        .key_schema(key(PARTITION_KEY, KeyType::Hash)?)
+        .key_schema(key(SORT_KEY, KeyType::Range)?)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            return Ok(());
+        }
+        Err(e) => return Err(Error::internal(e)),
+    }
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(TTL_ATTRIBUTE)
+                .enabled(true)
+                .build()
+                .map_err(Error::internal)?,
+        )
+        .send()
+        .await
+        .map_err(Error::internal)?;
+    Ok(())
+}

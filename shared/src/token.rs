@@ -1,0 +1,316 @@
+//! Issuing and verifying JWTs. Server tokens (`typ: at+jwt`, audience `<issuer>/api/v2/`) carry a
+//! project and scopes; user tokens (`typ: JWT`, audience = the user's project id) carry the
+//! Xsolla claims plus `jti` and the session version `sv`.
+//!
+//! Verification pins the algorithm and key by `kid` from our own key set, requires `exp`, checks
+//! `iss`, `aud` and the token kind, so `alg: none`, HS/RS confusion and cross-kind use fail.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Validation, decode, decode_header};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::client::{ClientId, Project, Scope};
+use crate::error::{Error, Result, TokenProblem};
+use crate::identity::{Payload, ProjectId, UserId};
+use crate::keys::KeySet;
+use crate::store::UserStore;
+use crate::user::User;
+
+pub const SERVER_TOKEN_TYP: &str = "at+jwt";
+pub const USER_TOKEN_TYP: &str = "JWT";
+const SERVER_USE: &str = "server";
+const USER_USE: &str = "user";
+/// Clock skew tolerated on `exp`.
+const LEEWAY_SECONDS: u64 = 30;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ServerClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub azp: String,
+    pub gty: String,
+    pub scope: String,
+    pub project_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher_project_id: Option<u64>,
+    pub token_use: String,
+}
+
+/// What a verified server token lets its bearer do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerContext {
+    pub client_id: String,
+    pub project: ProjectId,
+    pub publisher_id: Option<u64>,
+    pub publisher_project_id: Option<u64>,
+    pub scopes: Vec<Scope>,
+}
+
+impl ServerContext {
+    pub fn require(&self, scope: Scope) -> Result<()> {
+        if self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(Error::InsufficientScope(scope.as_str()))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    /// How the user authenticated (Xsolla's `type`): `server_custom_id`.
+    #[serde(rename = "type")]
+    pub login_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_custom_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_account_id: Option<String>,
+    pub xsolla_login_project_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<serde_json::Value>,
+    pub sv: u64,
+    pub token_use: String,
+}
+
+impl UserClaims {
+    pub fn user_id(&self) -> Result<UserId> {
+        UserId::parse(&self.sub).map_err(|_| Error::InvalidToken(TokenProblem::Invalid))
+    }
+    pub fn project(&self) -> Result<ProjectId> {
+        ProjectId::parse(&self.xsolla_login_project_id)
+            .map_err(|_| Error::InvalidToken(TokenProblem::Invalid))
+    }
+}
+
+pub struct TokenService {
+    keys: KeySet,
+    issuer: String,
+    server_audience: String,
+    server_ttl: i64,
+    user_ttl: i64,
+    server_header: String,
+    user_header: String,
+}
+
+fn encoded_header(typ: &str, keys: &KeySet) -> String {
+    let signing = keys.signing();
+    let alg = match signing.alg {
+        crate::keys::KeyAlg::ES256 => "ES256",
+        crate::keys::KeyAlg::EdDSA => "EdDSA",
+    };
+    let header = serde_json::json!({"alg": alg, "kid": signing.kid, "typ": typ});
+    URL_SAFE_NO_PAD.encode(header.to_string())
+}
+
+impl TokenService {
+    pub const DEFAULT_SERVER_TTL: i64 = 3600;
+    /// Xsolla's default user token lifetime.
+    pub const DEFAULT_USER_TTL: i64 = 86_400;
+
+    pub fn new(keys: KeySet, issuer: &str) -> Self {
+        let issuer = issuer.trim_end_matches('/').to_owned();
+        Self {
+            server_header: encoded_header(SERVER_TOKEN_TYP, &keys),
+            user_header: encoded_header(USER_TOKEN_TYP, &keys),
+            server_audience: format!("{issuer}/api/v2/"),
+            issuer,
+            keys,
+            server_ttl: Self::DEFAULT_SERVER_TTL,
+            user_ttl: Self::DEFAULT_USER_TTL,
+        }
+    }
+
+    pub fn with_ttls(mut self, server_ttl: i64, user_ttl: i64) -> Self {
+        self.server_ttl = server_ttl;
+        self.user_ttl = user_ttl;
+        self
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The one API idlink serves, as Auth0 names its Management API: `<issuer>/api/v2/`.
+    pub fn server_audience(&self) -> &str {
+        &self.server_audience
+    }
+
+    pub fn server_ttl(&self) -> i64 {
+        self.server_ttl
+    }
+
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    fn sign<T: Serialize>(&self, header: &str, claims: &T) -> Result<String> {
+        let body = serde_json::to_vec(claims).map_err(Error::internal)?;
+        let mut token = String::with_capacity(header.len() + body.len() * 4 / 3 + 100);
+        token.push_str(header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&body, &mut token);
+        let signature = self.keys.signing().sign(token.as_bytes())?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        Ok(token)
+    }
+
+    pub fn issue_server_token(
+        &self,
+        client: &ClientId,
+        project: &Project,
+        scopes: &[Scope],
+        now: i64,
+    ) -> Result<String> {
+        let claims = ServerClaims {
+            iss: self.issuer.clone(),
+            sub: format!("{}@clients", client.as_str()),
+            aud: self.server_audience.clone(),
+            iat: now,
+            exp: now + self.server_ttl,
+            jti: uuid::Uuid::new_v4().to_string(),
+            azp: client.as_str().to_owned(),
+            gty: "client-credentials".into(),
+            scope: Scope::join(scopes),
+            project_id: project.id.to_string(),
+            publisher_id: project.publisher_id,
+            publisher_project_id: project.publisher_project_id,
+            token_use: SERVER_USE.into(),
+        };
+        self.sign(&self.server_header, &claims)
+    }
+
+    pub fn issue_user_token(
+        &self,
+        user: &User,
+        publisher_id: Option<u64>,
+        payload: Option<&Payload>,
+        now: i64,
+    ) -> Result<String> {
+        let claims = UserClaims {
+            iss: self.issuer.clone(),
+            sub: user.id.to_string(),
+            aud: user.project.to_string(),
+            iat: now,
+            exp: now + self.user_ttl,
+            jti: uuid::Uuid::new_v4().to_string(),
+            login_type: "server_custom_id".into(),
+            server_custom_id: user.custom_id.as_ref().map(|c| c.as_str().to_owned()),
+            external_account_id: user.external_id.clone(),
+            xsolla_login_project_id: user.project.to_string(),
+            publisher_id,
+            payload: payload.map(|p| p.as_str().to_owned()),
+            nickname: user.nickname.as_ref().map(|n| n.as_str().to_owned()),
+            groups: Vec::new(),
+            sv: user.session_version,
+            token_use: USER_USE.into(),
+        };
+        self.sign(&self.user_header, &claims)
+    }
+
+    /// Checks signature, `kid`, algorithm, `typ`, `exp`, `iss` and (when given) `aud`.
+    fn verify<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        audience: Option<&str>,
+    ) -> Result<T> {
+        let invalid = Error::InvalidToken(TokenProblem::Invalid);
+        let header =
+            decode_header(token).map_err(|_| Error::InvalidToken(TokenProblem::Invalid))?;
+        let kid = header.kid.as_deref().ok_or(invalid)?;
+        let key = self
+            .keys
+            .verifying(kid)
+            .ok_or(Error::InvalidToken(TokenProblem::Invalid))?;
+        if header.alg != key.alg {
+            return Err(Error::InvalidToken(TokenProblem::Invalid));
+        }
+        let mut validation = Validation::new(key.alg);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_issuer(&[&self.issuer]);
+        match audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        let data = decode::<serde_json::Value>(token, &key.key, &validation).map_err(|e| {
+            Error::InvalidToken(match e.kind() {
+                ErrorKind::ExpiredSignature => TokenProblem::Expired,
+                _ => TokenProblem::Invalid,
+            })
+        })?;
+        // Kind last: a well-signed token of the other kind is told apart from a forged one.
+        let kind_ok = header.typ.as_deref() == Some(typ)
+            && data.claims.get("token_use").and_then(|v| v.as_str())
+                == Some(if typ == SERVER_TOKEN_TYP {
+                    SERVER_USE
+                } else {
+                    USER_USE
+                });
+        if !kind_ok {
+            return Err(Error::InvalidToken(TokenProblem::WrongType));
+        }
+        serde_json::from_value(data.claims).map_err(|_| Error::InvalidToken(TokenProblem::Invalid))
+    }
+
+    pub fn verify_server_token(&self, token: &str) -> Result<ServerContext> {
+        let claims: ServerClaims =
+            self.verify(token, SERVER_TOKEN_TYP, Some(&self.server_audience))?;
+        let invalid = || Error::InvalidToken(TokenProblem::Invalid);
+        Ok(ServerContext {
+            client_id: claims.azp,
+            project: ProjectId::parse(&claims.project_id).map_err(|_| invalid())?,
+            publisher_id: claims.publisher_id,
+            publisher_project_id: claims.publisher_project_id,
+            scopes: Scope::parse_list(&claims.scope).map_err(|_| invalid())?,
+        })
+    }
+
+    /// Signature and claims only; [`TokenService::verify_user_session`] also checks revocation.
+    pub fn verify_user_token(&self, token: &str) -> Result<UserClaims> {
+        let claims: UserClaims = self.verify(token, USER_TOKEN_TYP, None)?;
+        // The audience is the project the token was issued for; it must be that project.
+        if claims.aud != claims.xsolla_login_project_id {
+            return Err(Error::InvalidToken(TokenProblem::Invalid));
+        }
+        claims.project()?;
+        claims.user_id()?;
+        Ok(claims)
+    }
+
+    /// A user token is live only while its session version is the user's current one
+    /// (`with_logout=1`, unlink and merge bump it) and the user still exists.
+    pub async fn verify_user_session(
+        &self,
+        token: &str,
+        store: &impl UserStore,
+    ) -> Result<UserClaims> {
+        let claims = self.verify_user_token(token)?;
+        match store.session_version(claims.user_id()?).await? {
+            Some(current) if current == claims.sv => Ok(claims),
+            _ => Err(Error::InvalidToken(TokenProblem::Revoked)),
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! The user entity as the domain sees it.
+
+use crate::attribute::Attribute;
+use crate::identity::{CustomId, IdentityKey, Nickname, ProjectId, UserId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub project: ProjectId,
+    /// The custom ID the user logs in with (the identity a login rests on).
+    pub custom_id: Option<CustomId>,
+    pub nickname: Option<Nickname>,
+    pub external_id: Option<String>,
+    pub attributes: Vec<Attribute>,
+    /// Bumped by `with_logout=1`, unlink and merge; tokens carrying an older value are dead.
+    pub session_version: u64,
+    /// Optimistic-lock counter, bumped by every write to the profile.
+    pub version: u64,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_login: i64,
+}
+
+/// A user with every identity it holds, as one Query of its partition returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserWithIdentities {
+    pub user: User,
+    pub identities: Vec<IdentityKey>,
+}
+
+/// What a login by custom ID asks of the store, already parsed.
+#[derive(Debug, Clone)]
+pub struct LoginCommand {
+    pub project: ProjectId,
+    pub custom_id: CustomId,
+    pub nickname: Option<Nickname>,
+    pub attributes: Vec<Attribute>,
+    /// A social profile to link to the user; refused if another user holds it.
+    pub social: Option<IdentityKey>,
+    /// `with_logout=1`: bump the session version so every earlier token dies.
+    pub end_other_sessions: bool,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    pub user: User,
+    pub created: bool,
+}
