@@ -1,1 +1,113 @@
+//! Helpers for the integration tests: a fresh table on the local DynamoDB API (moto, started by
+//! `make test`), a raw view of what is in it, and invariant checks over that view.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::types::AttributeValue;
+use idlink::store::dynamo::DynamoStore;
+use idlink::store::schema::create_table;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn dynamo_endpoint() -> String {
+    std::env::var("IDLINK_TEST_DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "IDLINK_TEST_DYNAMODB_ENDPOINT is not set: run `make test`, which starts the local \
+             DynamoDB API (moto) and sets it"
+        )
+    })
+}
+
+pub fn dynamo_client() -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .endpoint_url(dynamo_endpoint())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+/// A new, empty table of the real definition, so each test sees only its own items.
+pub async fn fresh_store() -> DynamoStore {
+    let client = dynamo_client();
+    let table = format!("t-{}", uuid::Uuid::new_v4().simple());
+    create_table(&client, &table).await.expect("create table");
+    DynamoStore::new(client, table)
+}
+
+/// Every item in the table.
+pub async fn scan(store: &DynamoStore) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = store
+            .client()
+            .scan()
+            .table_name(store.table())
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan");
+        items.extend(out.items.unwrap_or_default());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+pub fn text<'a>(item: &'a Item, name: &str) -> &'a str {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .unwrap_or("")
+}
+
+pub fn kind<'a>(items: &'a [Item], kind: &str) -> Vec<&'a Item> {
+    items.iter().filter(|i| text(i, "kind") == kind).collect()
+}
+
+/// The invariants every write must keep: each marker points at a live user that holds the
+/// identity, and each identity a live user holds has a marker pointing back at that user.
+pub fn assert_identity_invariants(items: &[Item]) {
+    let live: HashMap<&str, &str> = kind(items, "user")
+        .into_iter()
+        .filter(|u| !u.contains_key("merged_into"))
+        .map(|u| {
+            (
+                text(u, "PK").trim_start_matches("USER#"),
+                text(u, "project"),
+            )
+        })
+        .collect();
+    let markers: HashMap<&str, &str> = kind(items, "marker")
+        .into_iter()
+        .map(|m| (text(m, "PK"), text(m, "user_id")))
+        .collect();
+    for (marker, owner) in &markers {
+        assert!(
+            live.contains_key(owner),
+            "marker {marker} points at a missing or merged user"
+        );
+    }
+    for ident in kind(items, "identity") {
+        let owner = text(ident, "PK").trim_start_matches("USER#");
+        let Some(project) = live.get(owner) else {
+            continue;
+        };
+        let marker = format!(
+            "IDENT#{project}#{}#{}",
+            text(ident, "provider"),
+            text(ident, "subject")
+        );
+        assert_eq!(
+            markers.get(marker.as_str()),
+            Some(&owner),
+            "identity of {owner} has no marker pointing back"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 use lambda_http::{Error, run, service_fn};
 
-mod handler;
+use jwks::handler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

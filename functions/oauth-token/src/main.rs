@@ -1,7 +1,7 @@
 use idlink::config::Setup;
 use lambda_http::{Error, run, service_fn};
 
-mod handler;
+use oauth_token::handler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

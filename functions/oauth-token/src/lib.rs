@@ -1,0 +1,3 @@
+//! The oauth-token function: its handler, also used by tests/ and the benchmark.
+
+pub mod handler;

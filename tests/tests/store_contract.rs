@@ -1,0 +1,247 @@
+//! One contract, two stores: every case runs on the in-memory store and on the DynamoDB adapter
+//! against the local DynamoDB API, and both must answer the same.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use idlink::Error;
+use idlink::attribute::Attribute;
+use idlink::client::{ClientId, Scope};
+use idlink::identity::{CustomId, IdentityKey, Nickname, ProjectId};
+use idlink::store::{ClientStore, LoginStore, UserStore};
+use idlink::testing::Seed;
+use idlink::user::LoginCommand;
+use serde_json::json;
+
+trait Store: LoginStore + UserStore + ClientStore {}
+impl<T: LoginStore + UserStore + ClientStore> Store for T {}
+
+fn login(project: ProjectId, custom: &str, now: i64) -> LoginCommand {
+    LoginCommand {
+        project,
+        custom_id: CustomId::parse(custom).unwrap(),
+        nickname: None,
+        attributes: Vec::new(),
+        social: None,
+        end_other_sessions: false,
+        now,
+    }
+}
+
+fn social(platform: &str, id: &str) -> IdentityKey {
+    IdentityKey::social(platform, &json!(id)).unwrap()
+}
+
+fn attrs(keys: std::ops::Range<usize>, value: i64) -> Vec<Attribute> {
+    Attribute::parse_list(Some(&json!(
+        keys.map(|i| json!({"attr_type":"client","key":format!("k{i}"),"permission":"public","value":value}))
+            .collect::<Vec<_>>()
+    )))
+    .unwrap()
+}
+
+async fn first_login_creates_then_returning_login_updates(store: impl Store) {
+    let project = ProjectId::new_random();
+    let mut cmd = login(project, "player-1", 1_000);
+    cmd.nickname = Some(Nickname::parse("First").unwrap());
+    cmd.attributes = attrs(0..2, 1);
+    let first = store.login(&cmd).await.unwrap();
+    assert!(first.created);
+    assert_eq!(first.user.created_at, 1_000);
+
+    let mut again = login(project, "player-1", 2_000);
+    again.nickname = Some(Nickname::parse("Second").unwrap());
+    again.attributes = attrs(1..3, 9);
+    let second = store.login(&again).await.unwrap();
+    assert!(!second.created);
+    assert_eq!(second.user.id, first.user.id);
+    assert_eq!(second.user.created_at, 1_000);
+    assert_eq!(second.user.last_login, 2_000);
+    assert_eq!(second.user.nickname.as_ref().unwrap().as_str(), "Second");
+    assert!(second.user.version > first.user.version);
+    let values: Vec<(String, serde_json::Value)> = second
+        .user
+        .attributes
+        .iter()
+        .map(|a| (a.key().to_owned(), a.value()))
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            ("k0".into(), json!(1)),
+            ("k1".into(), json!(9)),
+            ("k2".into(), json!(9))
+        ]
+    );
+
+    let stored = store
+        .get_user(project, first.user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.user, second.user);
+    assert_eq!(stored.identities.len(), 1);
+    assert_eq!(stored.identities[0].provider.as_str(), "server_custom_id");
+    assert_eq!(stored.identities[0].subject.as_str(), "player-1");
+}
+
+async fn projects_are_isolated(store: impl Store) {
+    let (a, b) = (ProjectId::new_random(), ProjectId::new_random());
+    let in_a = store.login(&login(a, "same-id", 1)).await.unwrap();
+    let in_b = store.login(&login(b, "same-id", 1)).await.unwrap();
+    assert!(in_a.created && in_b.created);
+    assert_ne!(in_a.user.id, in_b.user.id);
+    assert!(store.get_user(b, in_a.user.id).await.unwrap().is_none());
+    assert!(store.get_user(a, in_a.user.id).await.unwrap().is_some());
+}
+
+async fn social_profile_belongs_to_one_user(store: impl Store) {
+    let project = ProjectId::new_random();
+    let mut owner = login(project, "owner", 1);
+    owner.social = Some(social("xbox", "42"));
+    let owner = store.login(&owner).await.unwrap().user;
+
+    // A first login claiming it is refused and creates nobody.
+    let mut thief = login(project, "thief", 2);
+    thief.social = Some(social("xbox", "42"));
+    assert!(matches!(
+        store.login(&thief).await,
+        Err(Error::IdentityTaken)
+    ));
+    assert!(
+        store
+            .login(&login(project, "thief", 3))
+            .await
+            .unwrap()
+            .created
+    );
+    // A returning user claiming it is refused too, and keeps only its own identity.
+    let refused = store.login(&thief).await;
+    assert!(matches!(refused, Err(Error::IdentityTaken)));
+
+    // Its owner may send it again (idempotent), and the same platform ID in another project is free.
+    let mut again = login(project, "owner", 4);
+    again.social = Some(social("XBOX", "42"));
+    assert_eq!(store.login(&again).await.unwrap().user.id, owner.id);
+    let mut elsewhere = login(ProjectId::new_random(), "owner", 5);
+    elsewhere.social = Some(social("xbox", "42"));
+    assert!(store.login(&elsewhere).await.is_ok());
+
+    let stored = store.get_user(project, owner.id).await.unwrap().unwrap();
+    assert_eq!(stored.identities.len(), 2);
+}
+
+async fn social_profile_attaches_on_a_returning_login(store: impl Store) {
+    let project = ProjectId::new_random();
+    let user = store.login(&login(project, "p", 1)).await.unwrap().user;
+    let mut with_social = login(project, "p", 2);
+    with_social.social = Some(social("steam", "7"));
+    with_social.attributes = attrs(0..1, 3);
+    let after = store.login(&with_social).await.unwrap().user;
+    assert_eq!(after.id, user.id);
+    assert_eq!(after.attributes.len(), 1);
+    let stored = store.get_user(project, user.id).await.unwrap().unwrap();
+    let mut providers: Vec<&str> = stored
+        .identities
+        .iter()
+        .map(|i| i.provider.as_str())
+        .collect();
+    providers.sort();
+    assert_eq!(providers, vec!["server_custom_id", "steam"]);
+}
+
+async fn with_logout_bumps_the_session_version(store: impl Store) {
+    let project = ProjectId::new_random();
+    let u = store.login(&login(project, "p", 1)).await.unwrap().user;
+    assert_eq!(
+        store.session_version(u.id).await.unwrap(),
+        Some(u.session_version)
+    );
+    let mut logout = login(project, "p", 2);
+    logout.end_other_sessions = true;
+    let after = store.login(&logout).await.unwrap().user;
+    assert_eq!(after.session_version, u.session_version + 1);
+    assert_eq!(
+        store.session_version(u.id).await.unwrap(),
+        Some(after.session_version)
+    );
+    let plain = store.login(&login(project, "p", 3)).await.unwrap().user;
+    assert_eq!(plain.session_version, after.session_version);
+    assert_eq!(
+        store
+            .session_version(idlink::identity::UserId::new_random())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn attributes_are_capped(store: impl Store) {
+    let project = ProjectId::new_random();
+    for round in 0..4 {
+        let mut cmd = login(project, "p", round as i64);
+        cmd.attributes = attrs(round * 50..round * 50 + 50, 1);
+        store.login(&cmd).await.unwrap();
+    }
+    let mut over = login(project, "p", 9);
+    over.attributes = attrs(500..501, 1);
+    assert!(matches!(
+        store.login(&over).await,
+        Err(Error::TooManyAttributes)
+    ));
+    // Nothing of the refused login was written.
+    let u = store.login(&login(project, "p", 10)).await.unwrap().user;
+    assert_eq!(u.attributes.len(), 200);
+    assert!(u.attributes.iter().all(|a| a.key() != "k500"));
+}
+
+async fn clients_and_projects_round_trip(store: impl Store) {
+    let seed = Seed::create(&store, Some(11)).await;
+    let project = store.get_project(seed.project.id).await.unwrap().unwrap();
+    assert_eq!(project, seed.project);
+    let client = store.get_client(&seed.client_id).await.unwrap().unwrap();
+    assert_eq!(client.project, seed.project.id);
+    assert_eq!(client.scopes, Scope::ALL.to_vec());
+    assert!(client.secret_hash.matches(&seed.client_secret));
+    assert!(
+        store
+            .get_client(&ClientId::new_random())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .get_project(ProjectId::new_random())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(idlink::store::memory::MemoryStore::new()).await;
+            })*
+        }
+        mod dynamo {
+            $(#[tokio::test]
+            async fn $case() {
+                let store = idlink_tests::fresh_store().await;
+                super::$case(store.clone()).await;
+                idlink_tests::assert_identity_invariants(&idlink_tests::scan(&store).await);
+            })*
+        }
+    };
+}
+
+contract!(
+    first_login_creates_then_returning_login_updates,
+    projects_are_isolated,
+    social_profile_belongs_to_one_user,
+    social_profile_attaches_on_a_returning_login,
+    with_logout_bumps_the_session_version,
+    attributes_are_capped,
+    clients_and_projects_round_trip,
+);
