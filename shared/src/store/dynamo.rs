@@ -532,6 +532,8 @@ impl DynamoStore {
                 Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
                     self.explain_profile_refusal(owner).await
                 }
+                // A transaction (a merge, a concurrent first login) holds the item: go again.
+                Err(e) if e.code() == Some("TransactionConflictException") => Ok(Attempt::Again),
                 Err(e) => Err(store_error(e)),
             };
         };

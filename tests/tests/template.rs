@@ -1,0 +1,185 @@
+//! template.yaml and the code must not drift apart: the table the tests create (through the real
+//! `create_table`, described back by the local DynamoDB API) must be the table the template
+//! deploys, and every function and route the workspace serves locally must be deployed.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use serde_yaml::Value;
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+fn pairs(list: &Value, a: &str, b: &str) -> BTreeSet<(String, String)> {
+    list.as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e[a].as_str().unwrap().to_owned(),
+                e[b].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_table_tests_create_is_the_table_the_template_deploys() {
+    let t = template();
+    let props = &t["Resources"]["IdlinkTable"]["Properties"];
+    let store = idlink_tests::fresh_store().await;
+    let described = store
+        .client()
+        .describe_table()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+
+    let created_keys: BTreeSet<(String, String)> = described
+        .key_schema()
+        .iter()
+        .map(|k| {
+            (
+                k.attribute_name().to_owned(),
+                k.key_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs(&props["KeySchema"], "AttributeName", "KeyType"),
+        created_keys
+    );
+
+    let created_attrs: BTreeSet<(String, String)> = described
+        .attribute_definitions()
+        .iter()
+        .map(|a| {
+            (
+                a.attribute_name().to_owned(),
+                a.attribute_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs(
+            &props["AttributeDefinitions"],
+            "AttributeName",
+            "AttributeType"
+        ),
+        created_attrs
+    );
+    assert!(described.global_secondary_indexes().is_empty());
+    assert!(props.get("GlobalSecondaryIndexes").is_none());
+
+    assert_eq!(
+        props["BillingMode"].as_str(),
+        Some(idlink::store::schema::BILLING_MODE)
+    );
+    let ttl = store
+        .client()
+        .describe_time_to_live()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap()
+        .time_to_live_description
+        .unwrap();
+    assert_eq!(
+        props["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        ttl.attribute_name()
+    );
+    assert_eq!(
+        props["TimeToLiveSpecification"]["Enabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
+}
+
+/// Every `functions/<name>` crate is deployed as a function built from that binary, with the
+/// routes `cargo lambda watch` serves it on locally.
+#[test]
+fn every_function_and_route_is_deployed() {
+    let t = template();
+    let cargo: toml_like::Routes = toml_like::routes(&root().join("Cargo.toml"));
+    let mut deployed_routes = BTreeSet::new();
+    let mut deployed_binaries = BTreeSet::new();
+    for (_, resource) in t["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda")
+        );
+        for (_, event) in resource["Properties"]["Events"].as_mapping().unwrap() {
+            assert_eq!(event["Type"].as_str(), Some("HttpApi"));
+            let p = &event["Properties"];
+            deployed_routes.insert((
+                p["Method"].as_str().unwrap().to_uppercase(),
+                p["Path"].as_str().unwrap().to_owned(),
+                binary.clone(),
+            ));
+        }
+        deployed_binaries.insert(binary);
+    }
+    let crates: BTreeSet<String> = std::fs::read_dir(root().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(deployed_binaries, crates);
+    assert_eq!(deployed_routes, cargo);
+}
+
+/// Reads `[workspace.metadata.lambda.watch.router]` without a TOML dependency: its lines are
+/// `"/path" = [{ method = "GET", function = "name" }, …]`.
+mod toml_like {
+    use std::collections::BTreeSet;
+
+    pub type Routes = BTreeSet<(String, String, String)>;
+
+    fn quoted_after<'a>(s: &'a str, key: &str) -> Option<&'a str> {
+        let rest = &s[s.find(key)? + key.len()..];
+        let start = rest.find('"')? + 1;
+        let end = start + rest[start..].find('"')?;
+        Some(&rest[start..end])
+    }
+
+    pub fn routes(path: &std::path::Path) -> Routes {
+        let text = std::fs::read_to_string(path).unwrap();
+        let section = text
+            .split("[workspace.metadata.lambda.watch.router]")
+            .nth(1)
+            .expect("router section");
+        let mut out = BTreeSet::new();
+        for line in section.lines().take_while(|l| !l.starts_with('[')) {
+            let Some((route, targets)) = line.split_once(" = ") else {
+                continue;
+            };
+            let route = route.trim().trim_matches('"').to_owned();
+            for target in targets.split('{').skip(1) {
+                out.insert((
+                    quoted_after(target, "method").unwrap().to_owned(),
+                    route.clone(),
+                    quoted_after(target, "function").unwrap().to_owned(),
+                ));
+            }
+        }
+        out
+    }
+}
