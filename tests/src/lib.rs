@@ -111,3 +111,70 @@ pub fn assert_identity_invariants(items: &[Item]) {
         );
     }
 }
+
+/// One request the SDK sent: the operation and the IAM actions it needs (a transaction needs the
+/// action of each item it contains).
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub operation: String,
+    pub actions: Vec<String>,
+}
+
+/// Records every DynamoDB request (each attempt is a round trip) as it is sent.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<Call>>>);
+
+impl Recorder {
+    pub fn take(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "recorder"
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let req = ctx.request();
+        let target = req.headers().get("x-amz-target").unwrap_or_default();
+        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
+        let actions = if operation == "TransactWriteItems" {
+            let body: serde_json::Value =
+                serde_json::from_slice(req.body().bytes().unwrap_or_default())?;
+            body["TransactItems"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|item| item.as_object()?.keys().next().cloned())
+                .map(|kind| match kind.as_str() {
+                    "ConditionCheck" => "ConditionCheckItem".to_owned(),
+                    other => format!("{other}Item"),
+                })
+                .collect()
+        } else {
+            vec![operation.clone()]
+        };
+        self.0.lock().unwrap().push(Call { operation, actions });
+        Ok(())
+    }
+}
+
+/// A fresh table whose client records every request it sends.
+pub async fn recording_store() -> (DynamoStore, Recorder) {
+    let plain = fresh_store().await;
+    let recorder = Recorder::default();
+    let conf = plain
+        .client()
+        .config()
+        .to_builder()
+        .interceptor(recorder.clone())
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), plain.table());
+    (store, recorder)
+}

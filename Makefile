@@ -1,0 +1,24 @@
+.DEFAULT_GOAL := help
+SHELL := bash
+
+.PHONY: help run test lint fmt clean-local
+
+help: ## list targets
+	@echo "idlink targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+run: ## run every function locally on http://127.0.0.1:PORT (default 9000; moto + cargo lambda watch)
+	bash scripts/run.sh
+
+test: ## fmt check, clippy, tests against a local moto, cfn-lint (what CI runs)
+	bash scripts/test.sh
+
+lint: ## cargo fmt --check and clippy -D warnings
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt: ## format the code
+	cargo fmt --all
+
+clean-local: ## remove .local/ (logs, local keys, dev credentials)
+	rm -rf .local

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Run idlink locally: moto (DynamoDB API) + `cargo lambda watch` serving every function
+# on http://127.0.0.1:$PORT (default 9000), with a fresh table, a signing key set and a
+# dev project + server client. Stops everything on exit / Ctrl-C.
+#
+# Environment overrides: PORT (HTTP port, default 9000), DYNAMO_PORT (moto port, default free),
+# RUST_LOG (passed to the functions, default info).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+install_cleanup_trap
+
+PORT=${PORT:-9000}
+mkdir -p "$LOCAL_DIR"
+
+port_in_use() {
+  python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null && return 1 || return 0
+}
+port_in_use "$PORT" && die "port $PORT on 127.0.0.1 is in use (set PORT=... to use another one)"
+
+log "python tooling (.venv: moto, cfn-lint, cargo-lambda)"
+bash scripts/venv.sh --with-cargo-lambda
+
+log "starting moto (DynamoDB API)"
+dynamo_port=${DYNAMO_PORT:-$(free_port)}
+start_moto "$dynamo_port" "$LOCAL_DIR/moto.log"
+echo "moto on 127.0.0.1:$dynamo_port (log $LOCAL_DIR/moto.log)" >&2
+
+# Everything the functions and idlink-admin read. Exported for idlink-admin, and passed
+# explicitly to the functions below.
+export AWS_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=testing
+export AWS_SECRET_ACCESS_KEY=testing
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamo_port"
+export IDLINK_TABLE=idlink-local
+export IDLINK_ISSUER="http://127.0.0.1:$PORT"
+export IDLINK_KEYS_FILE="$PWD/$LOCAL_DIR/keys.json"
+export RUST_LOG=${RUST_LOG:-info}
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL IDLINK_KEYS_SECRET_ID
+fn_env_vars=(AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL_DYNAMODB
+  IDLINK_TABLE IDLINK_ISSUER IDLINK_KEYS_FILE RUST_LOG)
+
+log "cargo build --workspace --bins"
+cargo build --workspace --bins
+admin=target/debug/idlink-admin
+
+log "creating table $IDLINK_TABLE"
+"$admin" create-table
+
+if [[ -f $IDLINK_KEYS_FILE ]]; then
+  log "signing keys: reusing $IDLINK_KEYS_FILE"
+else
+  log "signing keys: generating $IDLINK_KEYS_FILE"
+  "$admin" gen-keys --out "$IDLINK_KEYS_FILE"
+fi
+
+log "dev project and server client -> $LOCAL_DIR/credentials.json"
+"$admin" dev-setup --out "$LOCAL_DIR/credentials.json"
+echo
+
+# `cargo lambda watch --env-var` splits its value on commas, so a value containing a
+# comma (e.g. RUST_LOG=idlink=debug,info) goes through an env file instead.
+watch_args=()
+env_file="$LOCAL_DIR/watch.env"
+: >"$env_file"
+for name in "${fn_env_vars[@]}"; do
+  value=${!name}
+  if [[ $value == *,* ]]; then
+    printf '%s=%s\n' "$name" "$value" >>"$env_file"
+  else
+    watch_args+=(--env-var "$name=$value")
+  fi
+done
+[[ -s $env_file ]] && watch_args+=(--env-file "$env_file")
+
+log "starting cargo lambda watch on 127.0.0.1:$PORT (log $LOCAL_DIR/watch.log)"
+start_bg "$LOCAL_DIR/watch.log" .venv/bin/cargo-lambda lambda watch \
+  -A 127.0.0.1 -P "$PORT" "${watch_args[@]}"
+watch_pid=$BG_PID
+
+base="http://127.0.0.1:$PORT"
+log "waiting for $base/.well-known/jwks.json (functions compile on first request; up to 5 min)"
+deadline=$((SECONDS + 300))
+until curl -fsS -o /dev/null --max-time $((deadline - SECONDS > 1 ? deadline - SECONDS : 1)) \
+  "$base/.well-known/jwks.json" 2>/dev/null; do
+  if ! kill -0 "$watch_pid" 2>/dev/null; then
+    tail -n 30 "$LOCAL_DIR/watch.log" >&2 || true
+    die "cargo lambda watch exited (see $LOCAL_DIR/watch.log)"
+  fi
+  if ((SECONDS >= deadline)); then
+    tail -n 30 "$LOCAL_DIR/watch.log" >&2 || true
+    die "jwks did not answer 200 within 5 minutes (see $LOCAL_DIR/watch.log)"
+  fi
+  sleep 1
+done
+
+log "warming the other functions"
+for path in /oauth/token /users/login/server_custom_id; do
+  status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 300 -X POST \
+    -H 'content-type: application/json' --data '{}' "$base$path" || true)
+  echo "POST $path -> ${status:-no answer}" >&2
+done
+
+cat <<MSG
+
+idlink is ready at $base
+  dev credentials: $PWD/$LOCAL_DIR/credentials.json
+  logs:            $LOCAL_DIR/watch.log, $LOCAL_DIR/moto.log
+Press Ctrl-C to stop.
+MSG
+
+wait "$watch_pid"

@@ -1,0 +1,173 @@
+//! What each function sends to DynamoDB, recorded on the wire against the local DynamoDB API:
+//! the round trips per operation hold the budgets of DESIGN.md, and each function's IAM policy in
+//! template.yaml allows exactly the actions it uses — no more, no fewer.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use idlink::client::Scope;
+use idlink::store::dynamo::DynamoStore;
+use idlink::testing::{Seed, test_tokens};
+use idlink_tests::{Call, Recorder, recording_store};
+use lambda_http::http;
+use lambda_http::{Body, Request, RequestExt};
+
+fn operations(calls: &[Call]) -> Vec<&str> {
+    calls.iter().map(|c| c.operation.as_str()).collect()
+}
+
+fn actions(calls: &[Call]) -> BTreeSet<String> {
+    calls
+        .iter()
+        .flat_map(|c| c.actions.iter().map(|a| format!("dynamodb:{a}")))
+        .collect()
+}
+
+/// The DynamoDB actions a function's policy in template.yaml grants.
+fn granted(function: &str) -> BTreeSet<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let t: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut out = BTreeSet::new();
+    for policy in t["Resources"][function]["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+    {
+        for statement in policy["Statement"].as_sequence().unwrap() {
+            for action in statement["Action"].as_sequence().unwrap() {
+                let action = action.as_str().unwrap();
+                if action.starts_with("dynamodb:") {
+                    out.insert(action.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+struct Login {
+    app: auth_custom_id::handler::App<DynamoStore>,
+    recorder: Recorder,
+    token: String,
+}
+
+impl Login {
+    async fn new() -> Self {
+        let (store, recorder) = recording_store().await;
+        let seed = Seed::create(&store, None).await;
+        let tokens = test_tokens();
+        let token = seed.server_token(&tokens, &[Scope::UsersLogin]);
+        recorder.take();
+        Self {
+            app: auth_custom_id::handler::App { store, tokens },
+            recorder,
+            token,
+        }
+    }
+
+    /// Logs in and answers the requests it sent.
+    async fn login(&self, query: &[(&str, &str)], body: &str, status: u16) -> Vec<Call> {
+        let req: Request = http::Request::builder()
+            .method("POST")
+            .uri("/users/login/server_custom_id")
+            .header("authorization", format!("Bearer {}", self.token))
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        let req = req.with_query_string_parameters(
+            query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<std::collections::HashMap<_, _>>(),
+        );
+        let resp = auth_custom_id::handler::handle(&self.app, req)
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status);
+        self.recorder.take()
+    }
+}
+
+#[tokio::test]
+async fn login_round_trips_hold_the_budget() {
+    let l = Login::new().await;
+    let first = l.login(&[], r#"{"server_custom_id":"p"}"#, 200).await;
+    assert_eq!(
+        operations(&first),
+        ["GetItem", "TransactWriteItems"],
+        "first login"
+    );
+    let returning = l.login(&[], r#"{"server_custom_id":"p"}"#, 200).await;
+    assert_eq!(
+        operations(&returning),
+        ["GetItem", "UpdateItem"],
+        "returning login"
+    );
+    let logout = l
+        .login(&[("with_logout", "1")], r#"{"server_custom_id":"p"}"#, 200)
+        .await;
+    assert_eq!(
+        operations(&logout),
+        ["GetItem", "UpdateItem"],
+        "with_logout=1"
+    );
+    let social = r#"{"server_custom_id":"q","social_profile":{"platform":"xbox","user_id":"1"}}"#;
+    let first_social = l.login(&[], social, 200).await;
+    assert_eq!(
+        operations(&first_social),
+        ["BatchGetItem", "TransactWriteItems"]
+    );
+    let again_social = l.login(&[], social, 200).await;
+    assert_eq!(operations(&again_social), ["BatchGetItem", "UpdateItem"]);
+    // Nothing checks uniqueness with a read before the write: a taken identity costs one read.
+    let taken = r#"{"server_custom_id":"r","social_profile":{"platform":"xbox","user_id":"1"}}"#;
+    assert_eq!(
+        operations(&l.login(&[], taken, 422).await),
+        ["BatchGetItem"]
+    );
+}
+
+#[tokio::test]
+async fn auth_custom_id_policy_grants_exactly_what_it_uses() {
+    let l = Login::new().await;
+    let mut calls = Vec::new();
+    calls.extend(l.login(&[], r#"{"server_custom_id":"p"}"#, 200).await);
+    calls.extend(
+        l.login(&[("with_logout", "1")], r#"{"server_custom_id":"p"}"#, 200)
+            .await,
+    );
+    let social = r#"{"server_custom_id":"p","social_profile":{"platform":"xbox","user_id":"1"}}"#;
+    calls.extend(l.login(&[], social, 200).await);
+    let social = r#"{"server_custom_id":"q","social_profile":{"platform":"psn","user_id":"1"}}"#;
+    calls.extend(l.login(&[], social, 200).await);
+    assert_eq!(actions(&calls), granted("AuthCustomIdFunction"));
+}
+
+#[tokio::test]
+async fn oauth_token_policy_grants_exactly_what_it_uses() {
+    let (store, recorder) = recording_store().await;
+    let seed = Seed::create(&store, None).await;
+    recorder.take();
+    let app = oauth_token::handler::App {
+        store,
+        tokens: test_tokens(),
+    };
+    let req: Request = http::Request::builder()
+        .method("POST")
+        .uri("/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            seed.client_id.as_str(),
+            seed.client_secret
+        )))
+        .unwrap();
+    let resp = oauth_token::handler::handle(&app, req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let calls = recorder.take();
+    assert_eq!(
+        operations(&calls),
+        ["GetItem", "GetItem"],
+        "client, then its project"
+    );
+    assert_eq!(actions(&calls), granted("OauthTokenFunction"));
+}
