@@ -37,28 +37,37 @@ fn env_opt(name: &str) -> Option<String> {
 pub struct AwsEnv {
     region: Region,
     credentials: Credentials,
+    dynamodb_endpoint: Option<String>,
+    secrets_endpoint: Option<String>,
 }
 
 impl AwsEnv {
+    /// `AWS_ENDPOINT_URL_<SERVICE>` or `AWS_ENDPOINT_URL` (the SDKs' standard names) point a
+    /// client at a local API; unset means the real AWS endpoint.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let region = Region::new(env_var("AWS_REGION")?);
-        let credentials = Credentials::new(
-            env_var("AWS_ACCESS_KEY_ID")?,
-            env_var("AWS_SECRET_ACCESS_KEY")?,
-            env_opt("AWS_SESSION_TOKEN"),
-            None,
-            "lambda-environment",
-        );
+        let endpoint = |service: &str| env_opt(service).or_else(|| env_opt("AWS_ENDPOINT_URL"));
         Ok(Self {
-            region,
-            credentials,
+            region: Region::new(env_var("AWS_REGION")?),
+            credentials: Credentials::new(
+                env_var("AWS_ACCESS_KEY_ID")?,
+                env_var("AWS_SECRET_ACCESS_KEY")?,
+                env_opt("AWS_SESSION_TOKEN"),
+                None,
+                "lambda-environment",
+            ),
+            dynamodb_endpoint: endpoint("AWS_ENDPOINT_URL_DYNAMODB"),
+            secrets_endpoint: endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
         })
     }
 
-    /// `AWS_ENDPOINT_URL_<SERVICE>` or `AWS_ENDPOINT_URL` (the SDKs' standard names) point a
-    /// client at a local API; unset means the real AWS endpoint.
-    fn endpoint(service_env: &str) -> Option<String> {
-        env_opt(service_env).or_else(|| env_opt("AWS_ENDPOINT_URL"))
+    /// Every service on one local endpoint with test credentials (tests and local tools).
+    pub fn local(endpoint: &str) -> Self {
+        Self {
+            region: Region::new("us-east-1"),
+            credentials: Credentials::new("testing", "testing", None, None, "local"),
+            dynamodb_endpoint: Some(endpoint.to_owned()),
+            secrets_endpoint: Some(endpoint.to_owned()),
+        }
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
@@ -72,7 +81,7 @@ impl AwsEnv {
                     .operation_attempt_timeout(Duration::from_secs(3))
                     .build(),
             );
-        conf.set_endpoint_url(Self::endpoint("AWS_ENDPOINT_URL_DYNAMODB"));
+        conf.set_endpoint_url(self.dynamodb_endpoint.clone());
         aws_sdk_dynamodb::Client::from_conf(conf.build())
     }
 
@@ -83,34 +92,60 @@ impl AwsEnv {
                 self.region.as_ref().to_owned(),
             ))
             .credentials_provider(self.credentials.clone());
-        conf.set_endpoint_url(Self::endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER"));
+        conf.set_endpoint_url(self.secrets_endpoint.clone());
         aws_sdk_secretsmanager::Client::from_conf(conf.build())
     }
 }
 
-/// The signing key set: from `IDLINK_KEYS_FILE` (local runs) or the Secrets Manager secret named
-/// by `IDLINK_KEYS_SECRET_ID` (AWS), read once.
-pub async fn load_keys(aws: Option<&AwsEnv>) -> Result<KeySet, ConfigError> {
-    let text = if let Some(path) = env_opt("IDLINK_KEYS_FILE") {
-        std::fs::read_to_string(&path)
-            .map_err(|e| ConfigError::Keys(format!("reading IDLINK_KEYS_FILE: {e}")))?
-    } else {
-        let secret_id = env_var("IDLINK_KEYS_SECRET_ID")
-            .map_err(|_| ConfigError::Missing("IDLINK_KEYS_FILE or IDLINK_KEYS_SECRET_ID"))?;
-        let aws = match aws {
-            Some(a) => a.clone(),
-            None => AwsEnv::from_env()?,
+/// Where the signing key set comes from.
+#[derive(Clone, Debug)]
+pub enum KeySource {
+    /// `IDLINK_KEYS_FILE`: a file that local setup generates.
+    File(String),
+    /// `IDLINK_KEYS_SECRET_ID`: a Secrets Manager secret (AWS).
+    Secret(String),
+}
+
+impl KeySource {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        if let Some(path) = env_opt("IDLINK_KEYS_FILE") {
+            return Ok(Self::File(path));
+        }
+        env_opt("IDLINK_KEYS_SECRET_ID")
+            .map(Self::Secret)
+            .ok_or(ConfigError::Missing(
+                "IDLINK_KEYS_FILE or IDLINK_KEYS_SECRET_ID",
+            ))
+    }
+
+    /// Reads and parses the key set once. A secret needs `aws` (region, credentials); given
+    /// none, they come from the environment.
+    pub async fn load(&self, aws: Option<&AwsEnv>) -> Result<KeySet, ConfigError> {
+        let text = match self {
+            Self::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::Keys(format!("reading IDLINK_KEYS_FILE: {e}")))?,
+            Self::Secret(id) => {
+                let aws = match aws {
+                    Some(a) => a.clone(),
+                    None => AwsEnv::from_env()?,
+                };
+                aws.secrets_manager()
+                    .get_secret_value()
+                    .secret_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| ConfigError::Keys(format!("GetSecretValue: {e}")))?
+                    .secret_string
+                    .ok_or_else(|| ConfigError::Keys("the secret has no SecretString".into()))?
+            }
         };
-        aws.secrets_manager()
-            .get_secret_value()
-            .secret_id(secret_id)
-            .send()
-            .await
-            .map_err(|e| ConfigError::Keys(format!("GetSecretValue: {e}")))?
-            .secret_string
-            .ok_or_else(|| ConfigError::Keys("the secret has no SecretString".into()))?
-    };
-    KeySet::from_json(&text).map_err(|e| ConfigError::Keys(e.to_string()))
+        KeySet::from_json(&text).map_err(|e| ConfigError::Keys(crate::error::describe(&e)))
+    }
+}
+
+/// The signing key set named by the environment (see [`KeySource`]).
+pub async fn load_keys(aws: Option<&AwsEnv>) -> Result<KeySet, ConfigError> {
+    KeySource::from_env()?.load(aws).await
 }
 
 fn ttl(name: &'static str, default: i64) -> Result<i64, ConfigError> {

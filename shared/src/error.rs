@@ -85,16 +85,21 @@ impl Error {
 
 /// Logs an error the way every renderer wants it: the whole cause chain for server faults,
 /// one line without values for client errors.
+/// An error and all its causes on one line: `outer: cause: root cause`.
+pub fn describe(e: &dyn StdError) -> String {
+    let mut chain = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        chain.push_str(": ");
+        chain.push_str(&c.to_string());
+        cause = c.source();
+    }
+    chain
+}
+
 pub fn log_error(e: &Error) {
     if e.is_server_fault() {
-        let mut chain = e.to_string();
-        let mut cause = e.source();
-        while let Some(c) = cause {
-            chain.push_str(": ");
-            chain.push_str(&c.to_string());
-            cause = c.source();
-        }
-        tracing::error!(error = %chain, "request failed");
+        tracing::error!(error = %describe(e), "request failed");
     } else {
         tracing::info!(error = %e, "request refused");
     }
