@@ -48,7 +48,8 @@ wait_http() {
 start_moto() {
   local port=$1 logfile=$2
   [[ -x $VENV_DIR/bin/moto_server ]] || die "$VENV_DIR/bin/moto_server missing; run scripts/venv.sh"
-  start_bg "$logfile" "$VENV_DIR/bin/moto_server" -H 127.0.0.1 -p "$port"
+  # moto behind one lock: see scripts/dynamodb_server.py for why.
+  start_bg "$logfile" "$VENV_DIR/bin/python" scripts/dynamodb_server.py 127.0.0.1 "$port"
   MOTO_PID=$BG_PID
   if ! wait_http "http://127.0.0.1:$port/" 30 "$MOTO_PID" "moto_server"; then
     echo "--- last lines of $logfile:" >&2
