@@ -105,3 +105,29 @@ write("auth-custom-id", "401-missing-scope", event("POST", L,
 write("auth-custom-id", "404-foreign-project", event("POST", L, headers=SERVER,
       query={"projectId": "00000000-0000-4000-8000-000000000000"},
       body=json.dumps({"server_custom_id": "p"})))
+
+# link-external-id
+X = "/users/account/link_external_id"
+write("link-external-id", "200-link", event("POST", X, headers=SERVER,
+      body=json.dumps({"external_account_id": "A1234BB23", "user_id": "${USER_ID}"})))
+write("link-external-id", "200-relink-same-pair", event("POST", X, headers=SERVER,
+      body=json.dumps({"external_account_id": "${LINKED_EXTERNAL_ID}", "user_id": "${LINKED_USER_ID}"})))
+write("link-external-id", "200-xsolla-server-header", event("POST", X,
+      headers={**JSON, "x-server-authorization": "${SERVER_TOKEN}"},
+      body=json.dumps({"external_account_id": "A1234BB24", "user_id": "${USER_ID}"})))
+write("link-external-id", "422-external-id-taken", event("POST", X, headers=SERVER,
+      body=json.dumps({"external_account_id": "${LINKED_EXTERNAL_ID}", "user_id": "${USER_ID}"})))
+write("link-external-id", "422-user-has-another-external-id", event("POST", X, headers=SERVER,
+      body=json.dumps({"external_account_id": "B999", "user_id": "${LINKED_USER_ID}"})))
+write("link-external-id", "404-unknown-user", event("POST", X, headers=SERVER,
+      body=json.dumps({"external_account_id": "A1", "user_id": "00000000-0000-4000-8000-000000000000"})))
+write("link-external-id", "400-missing-external-id", event("POST", X, headers=SERVER,
+      body=json.dumps({"user_id": "${USER_ID}"})))
+write("link-external-id", "401-missing-scope", event("POST", X,
+      headers={**JSON, "authorization": "Bearer ${SERVER_TOKEN_NO_SCOPE}"},
+      body=json.dumps({"external_account_id": "A1", "user_id": "${USER_ID}"})))
+
+# get-me
+write("get-me", "200-user-details", event("GET", "/users/me", headers={"authorization": "Bearer ${USER_TOKEN}"}))
+write("get-me", "401-no-token", event("GET", "/users/me"))
+write("get-me", "401-server-token", event("GET", "/users/me", headers={"authorization": "Bearer ${SERVER_TOKEN}"}))

@@ -40,6 +40,9 @@ pub enum Error {
     NotFound,
     #[error("identity belongs to another user")]
     IdentityTaken,
+    /// The user already holds another identity of a provider that allows one per user.
+    #[error("user already has a different {0}")]
+    DifferentIdentityLinked(&'static str),
     #[error("too many attributes on the user")]
     TooManyAttributes,
 

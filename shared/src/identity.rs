@@ -90,6 +90,12 @@ text_id!(
     256
 );
 text_id!(
+    /// The game's own account ID linked to a user (`external_account_id`); set once, never changed.
+    ExternalAccountId,
+    "external_account_id",
+    256
+);
+text_id!(
     /// A provider's user ID (a social profile's `user_id`, an Auth0 identity's `user_id`).
     Subject,
     "user_id",
@@ -137,6 +143,10 @@ impl Provider {
         Self(Self::CUSTOM_ID.to_owned())
     }
 
+    pub fn external_id() -> Self {
+        Self(Self::EXTERNAL_ID.to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -153,6 +163,13 @@ impl IdentityKey {
     pub fn custom_id(id: &CustomId) -> Self {
         Self {
             provider: Provider::custom_id(),
+            subject: Subject(id.0.clone()),
+        }
+    }
+
+    pub fn external_id(id: &ExternalAccountId) -> Self {
+        Self {
+            provider: Provider::external_id(),
             subject: Subject(id.0.clone()),
         }
     }

@@ -9,10 +9,12 @@ use lambda_http::Request;
 
 use crate::client::{ClientId, Project, Scope, SecretHash, ServerClient, generate_client_secret};
 use crate::identity::ProjectId;
+use crate::identity::{CustomId, ExternalAccountId};
 use crate::keys::{KeyAlg, KeySet, generate_key_file};
-use crate::store::ClientStore;
 use crate::store::memory::MemoryStore;
+use crate::store::{ClientStore, LinkStore, LoginStore};
 use crate::token::TokenService;
+use crate::user::{LoginCommand, User};
 
 pub const TEST_ISSUER: &str = "https://idlink.test";
 
@@ -85,6 +87,49 @@ impl Seed {
             ),
         ])
     }
+}
+
+/// Logs a user in by custom ID (creating it on first use).
+pub async fn login_user(store: &impl LoginStore, seed: &Seed, custom_id: &str) -> User {
+    store
+        .login(&LoginCommand {
+            project: seed.project.id,
+            custom_id: CustomId::parse(custom_id).expect("custom id"),
+            nickname: None,
+            attributes: Vec::new(),
+            social: None,
+            end_other_sessions: false,
+            now: crate::config::now(),
+        })
+        .await
+        .expect("login")
+        .user
+}
+
+pub const LINKED_EXTERNAL_ID: &str = "fixture-ext-a";
+
+/// Users the fixtures refer to: `USER_ID`/`USER_TOKEN` (no external ID yet) and
+/// `LINKED_USER_ID` (holding `LINKED_EXTERNAL_ID`).
+pub async fn seed_users(
+    store: &(impl LoginStore + LinkStore),
+    tokens: &TokenService,
+    seed: &Seed,
+    values: &mut HashMap<&'static str, String>,
+) {
+    let user = login_user(store, seed, "fixture-user").await;
+    let linked = login_user(store, seed, "fixture-linked").await;
+    let external = ExternalAccountId::parse(LINKED_EXTERNAL_ID).expect("external id");
+    store
+        .link_external_id(seed.project.id, linked.id, &external, crate::config::now())
+        .await
+        .expect("link");
+    let token = tokens
+        .issue_user_token(&user, None, None, crate::config::now())
+        .expect("user token");
+    values.insert("USER_ID", user.id.to_string());
+    values.insert("USER_TOKEN", token);
+    values.insert("LINKED_USER_ID", linked.id.to_string());
+    values.insert("LINKED_EXTERNAL_ID", LINKED_EXTERNAL_ID.to_owned());
 }
 
 pub async fn seeded_memory_store() -> (MemoryStore, Seed) {

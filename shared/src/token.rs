@@ -301,16 +301,23 @@ impl TokenService {
     }
 
     /// A user token is live only while its session version is the user's current one
-    /// (`with_logout=1`, unlink and merge bump it) and the user still exists.
+    /// (`with_logout=1`, unlink and merge bump it) and the user still exists (`current` is
+    /// `None` for a missing or merged user).
+    pub fn check_session(claims: &UserClaims, current: Option<u64>) -> Result<()> {
+        match current {
+            Some(v) if v == claims.sv => Ok(()),
+            _ => Err(Error::InvalidToken(TokenProblem::Revoked)),
+        }
+    }
+
+    /// Signature, claims and session, for endpoints that need nothing else of the user.
     pub async fn verify_user_session(
         &self,
         token: &str,
         store: &impl UserStore,
     ) -> Result<UserClaims> {
         let claims = self.verify_user_token(token)?;
-        match store.session_version(claims.user_id()?).await? {
-            Some(current) if current == claims.sv => Ok(claims),
-            _ => Err(Error::InvalidToken(TokenProblem::Revoked)),
-        }
+        Self::check_session(&claims, store.session_version(claims.user_id()?).await?)?;
+        Ok(claims)
     }
 }

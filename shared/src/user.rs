@@ -49,3 +49,14 @@ pub struct LoginOutcome {
     pub user: User,
     pub created: bool,
 }
+
+/// Unix seconds as RFC 3339 (`2026-11-23T08:00:00Z`), the form Xsolla and Auth0 answer times in.
+pub fn rfc3339(unix_seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

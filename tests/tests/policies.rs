@@ -171,3 +171,66 @@ async fn oauth_token_policy_grants_exactly_what_it_uses() {
     );
     assert_eq!(actions(&calls), granted("OauthTokenFunction"));
 }
+
+#[tokio::test]
+async fn link_external_id_is_one_transaction_and_its_policy_is_exact() {
+    let (store, recorder) = recording_store().await;
+    let seed = Seed::create(&store, None).await;
+    let user = idlink::testing::login_user(&store, &seed, "p").await;
+    let other = idlink::testing::login_user(&store, &seed, "q").await;
+    let tokens = test_tokens();
+    let token = seed.server_token(&tokens, &[Scope::UsersLink]);
+    let app = link_external_id::handler::App { store, tokens };
+    recorder.take();
+    let link = |user: String, ext: &str| {
+        let body = serde_json::json!({"user_id": user, "external_account_id": ext});
+        http::Request::builder()
+            .method("POST")
+            .uri("/users/account/link_external_id")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let resp = link_external_id::handler::handle(&app, link(user.id.to_string(), "X"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let linked = recorder.take();
+    assert_eq!(
+        operations(&linked),
+        ["TransactWriteItems"],
+        "a link is one transaction"
+    );
+    let resp = link_external_id::handler::handle(&app, link(other.id.to_string(), "X"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let refused = recorder.take();
+    assert_eq!(operations(&refused), ["TransactWriteItems", "BatchGetItem"]);
+    let mut all = linked;
+    all.extend(refused);
+    assert_eq!(actions(&all), granted("LinkExternalIdFunction"));
+}
+
+#[tokio::test]
+async fn get_me_is_one_query_and_its_policy_is_exact() {
+    let (store, recorder) = recording_store().await;
+    let seed = Seed::create(&store, None).await;
+    let user = idlink::testing::login_user(&store, &seed, "p").await;
+    let tokens = test_tokens();
+    let token = tokens
+        .issue_user_token(&user, None, None, idlink::config::now())
+        .unwrap();
+    let app = get_me::handler::App { store, tokens };
+    recorder.take();
+    let req: Request = http::Request::builder()
+        .uri("/users/me")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::Empty)
+        .unwrap();
+    let resp = get_me::handler::handle(&app, req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let calls = recorder.take();
+    assert_eq!(operations(&calls), ["Query"]);
+    assert_eq!(actions(&calls), granted("GetMeFunction"));
+}

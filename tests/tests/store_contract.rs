@@ -5,14 +5,14 @@
 use idlink::Error;
 use idlink::attribute::Attribute;
 use idlink::client::{ClientId, Scope};
-use idlink::identity::{CustomId, IdentityKey, Nickname, ProjectId};
-use idlink::store::{ClientStore, LoginStore, UserStore};
+use idlink::identity::{CustomId, ExternalAccountId, IdentityKey, Nickname, ProjectId, UserId};
+use idlink::store::{ClientStore, LinkOutcome, LinkStore, LoginStore, UserStore};
 use idlink::testing::Seed;
 use idlink::user::LoginCommand;
 use serde_json::json;
 
-trait Store: LoginStore + UserStore + ClientStore {}
-impl<T: LoginStore + UserStore + ClientStore> Store for T {}
+trait Store: LoginStore + UserStore + ClientStore + LinkStore {}
+impl<T: LoginStore + UserStore + ClientStore + LinkStore> Store for T {}
 
 fn login(project: ProjectId, custom: &str, now: i64) -> LoginCommand {
     LoginCommand {
@@ -217,6 +217,87 @@ async fn clients_and_projects_round_trip(store: impl Store) {
     );
 }
 
+fn ext(s: &str) -> ExternalAccountId {
+    ExternalAccountId::parse(s).unwrap()
+}
+
+async fn external_id_links_once_per_user_and_value(store: impl Store) {
+    let project = ProjectId::new_random();
+    let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+    let b = store.login(&login(project, "b", 1)).await.unwrap().user;
+    assert_eq!(
+        store
+            .link_external_id(project, a.id, &ext("X1"), 2)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked
+    );
+    let linked = store.get_user(project, a.id).await.unwrap().unwrap();
+    assert_eq!(linked.user.external_id.as_deref(), Some("X1"));
+    assert!(
+        linked
+            .identities
+            .contains(&IdentityKey::external_id(&ext("X1")))
+    );
+
+    // Same pair again: success, nothing written.
+    assert_eq!(
+        store
+            .link_external_id(project, a.id, &ext("X1"), 3)
+            .await
+            .unwrap(),
+        LinkOutcome::AlreadyLinked
+    );
+    assert_eq!(
+        store.get_user(project, a.id).await.unwrap().unwrap(),
+        linked
+    );
+
+    assert!(matches!(
+        store.link_external_id(project, b.id, &ext("X1"), 4).await,
+        Err(Error::IdentityTaken)
+    ));
+    assert!(matches!(
+        store.link_external_id(project, a.id, &ext("X2"), 4).await,
+        Err(Error::DifferentIdentityLinked(_))
+    ));
+    assert!(matches!(
+        store
+            .link_external_id(project, UserId::new_random(), &ext("X3"), 4)
+            .await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .link_external_id(ProjectId::new_random(), b.id, &ext("X3"), 4)
+            .await,
+        Err(Error::NotFound)
+    ));
+    // The refusals wrote nothing: b is unlinked, X2 and X3 are free.
+    let b_now = store.get_user(project, b.id).await.unwrap().unwrap();
+    assert_eq!(b_now.user.external_id, None);
+    assert_eq!(b_now.identities.len(), 1);
+    assert_eq!(
+        store
+            .link_external_id(project, b.id, &ext("X2"), 5)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked
+    );
+    // The same value in another project belongs to nobody there.
+    let c = store
+        .login(&login(ProjectId::new_random(), "c", 1))
+        .await
+        .unwrap()
+        .user;
+    assert!(
+        store
+            .link_external_id(c.project, c.id, &ext("X1"), 6)
+            .await
+            .is_ok()
+    );
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod memory {
@@ -244,4 +325,5 @@ contract!(
     with_logout_bumps_the_session_version,
     attributes_are_capped,
     clients_and_projects_round_trip,
+    external_id_links_once_per_user_and_value,
 );

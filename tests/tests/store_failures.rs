@@ -179,3 +179,83 @@ async fn an_unexpected_store_error_is_an_opaque_500() {
     assert_eq!(body["error"]["code"], "004-001");
     assert!(!body.to_string().contains("arn:aws"), "{body}");
 }
+
+mod link {
+    use super::*;
+    use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemError;
+
+    async fn link(rules: &[&Rule]) -> (u16, Value) {
+        let client: Client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules, |c| c
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled()));
+        let tokens = test_tokens();
+        let project = Project {
+            id: ProjectId::new_random(),
+            name: "p".into(),
+            publisher_id: None,
+            publisher_project_id: None,
+        };
+        let token = tokens
+            .issue_server_token(
+                &idlink::client::ClientId::new_random(),
+                &project,
+                &[Scope::UsersLink],
+                idlink::config::now(),
+            )
+            .unwrap();
+        let app = link_external_id::handler::App {
+            store: DynamoStore::new(client, "mocked"),
+            tokens,
+        };
+        let body = serde_json::json!({"user_id": UserId::new_random().to_string(), "external_account_id": "X"});
+        let req: Request = http::Request::builder()
+            .method("POST")
+            .uri("/users/account/link_external_id")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let resp = link_external_id::handler::handle(&app, req).await.unwrap();
+        (
+            resp.status().as_u16(),
+            serde_json::from_slice(resp.body().as_ref()).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_throttled_transaction_is_a_retryable_answer() {
+        let write = mock!(Client::transact_write_items).then_error(|| {
+            TransactWriteItemsError::ProvisionedThroughputExceededException(throttled())
+        });
+        let (status, body) = link(&[&write]).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (429, Some("002-057"))
+        );
+        assert_eq!(write.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_transaction_conflict_is_retried_cleanly() {
+        let write = mock!(Client::transact_write_items)
+            .sequence()
+            .error(|| cancelled(&["TransactionConflict", "None", "None"]))
+            .times(2)
+            .output(|| TransactWriteItemsOutput::builder().build())
+            .build();
+        let (status, body) = link(&[&write]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(write.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_link_whose_explanation_is_throttled_writes_nothing_more() {
+        // The transaction was cancelled (so nothing was written); reading why fails: the caller
+        // is told to retry, and no second write is attempted.
+        let write = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&["ConditionalCheckFailed", "None", "None"]));
+        let read = mock!(Client::batch_get_item)
+            .then_error(|| BatchGetItemError::ProvisionedThroughputExceededException(throttled()));
+        let (status, _) = link(&[&write, &read]).await;
+        assert_eq!(status, 429);
+        assert_eq!(write.num_calls(), 1);
+    }
+}

@@ -75,6 +75,7 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, String) {
         | Error::ProjectNotFound
         | Error::NotFound
         | Error::IdentityTaken
+        | Error::DifferentIdentityLinked(_)
         | Error::TooManyAttributes => {
             (S::BAD_REQUEST, "invalid_request", "Invalid request.".into())
         }

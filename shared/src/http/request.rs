@@ -96,6 +96,15 @@ pub fn bearer(req: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// A user token from `Authorization: Bearer`.
+pub fn user_token(req: &Request) -> Result<&str> {
+    let token = bearer(req).ok_or(Error::MissingToken)?;
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(Error::InvalidToken(crate::error::TokenProblem::Invalid));
+    }
+    Ok(token)
+}
+
 /// A server token from `Authorization: Bearer` or Xsolla's `X-SERVER-AUTHORIZATION` (the raw
 /// token). Both present and different is refused rather than guessed.
 pub fn server_token(req: &Request) -> Result<&str> {

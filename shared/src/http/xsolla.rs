@@ -41,7 +41,12 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, &'static str) {
         Error::IdentityTaken => (
             S::UNPROCESSABLE_ENTITY,
             "010-016",
-            "Social account is already linked to another account.",
+            "The account is already linked to another user.",
+        ),
+        Error::DifferentIdentityLinked(_) => (
+            S::UNPROCESSABLE_ENTITY,
+            "002-027",
+            "The user already has a different ID of this kind, which cannot be changed.",
         ),
         Error::TooManyAttributes => (
             S::UNPROCESSABLE_ENTITY,
@@ -73,6 +78,9 @@ pub fn render(e: &Error) -> Response<Body> {
             json!({ "parameter": field, "reason": reason })
         }
         Error::InsufficientScope(scope) => json!({ "required_scope": scope }),
+        Error::DifferentIdentityLinked(field) => {
+            json!({ "parameter": field, "reason": "the user already has a different one" })
+        }
         _ => json!({}),
     };
     let body = json!({ "error": { "code": code, "description": description, "details": details } });

@@ -22,8 +22,8 @@ use aws_sdk_dynamodb::types::{
 use crate::attribute::{AttrType, Attribute, Permission};
 use crate::client::{ClientId, Project, Scope, SecretHash, ServerClient};
 use crate::error::{Error, Result};
-use crate::identity::{CustomId, IdentityKey, Nickname, ProjectId, UserId};
-use crate::store::{ClientStore, LoginStore, UserStore};
+use crate::identity::{CustomId, ExternalAccountId, IdentityKey, Nickname, ProjectId, UserId};
+use crate::store::{ClientStore, LinkOutcome, LinkStore, LoginStore, UserStore};
 use crate::user::{LoginCommand, LoginOutcome, User, UserWithIdentities};
 
 type Item = HashMap<String, AttributeValue>;
@@ -425,41 +425,20 @@ impl DynamoStore {
                 .transpose()?;
             return Ok((owner, None));
         };
-        let keys = KeysAndAttributes::builder()
-            .keys(marker_key(cmd.project, custom))
-            .keys(marker_key(cmd.project, social))
-            .consistent_read(true)
-            .build()
-            .map_err(Error::internal)?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, keys)
-            .send()
-            .await
-            .map_err(store_error)?;
-        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
-            return Err(Error::Unavailable(
-                "batch read left keys unprocessed".into(),
-            ));
-        }
-        let (custom_pk, social_pk) = (
-            marker_pk(cmd.project, custom),
-            marker_pk(cmd.project, social),
-        );
-        let (mut owner, mut social_owner) = (None, None);
-        for item in out
-            .responses
-            .and_then(|mut r| r.remove(&self.table))
-            .unwrap_or_default()
-        {
-            let pk = req_s(&item, "PK")?;
-            if pk == custom_pk {
-                owner = Some(owner_of(&item)?);
-            } else if pk == social_pk {
-                social_owner = Some(owner_of(&item)?);
-            }
-        }
+        let found = self
+            .batch_get(vec![
+                marker_key(cmd.project, custom),
+                marker_key(cmd.project, social),
+            ])
+            .await?;
+        let owner = found
+            .get(&marker_pk(cmd.project, custom))
+            .map(owner_of)
+            .transpose()?;
+        let social_owner = found
+            .get(&marker_pk(cmd.project, social))
+            .map(owner_of)
+            .transpose()?;
         Ok((owner, social_owner))
     }
 
@@ -607,6 +586,130 @@ impl LoginStore for DynamoStore {
         }
         Err(Error::Unavailable(
             "login kept meeting concurrent writers".into(),
+        ))
+    }
+}
+
+impl DynamoStore {
+    /// Reads several items in one round trip, keyed by their `PK`.
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<HashMap<String, Item>> {
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(Error::internal)?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, request)
+            .send()
+            .await
+            .map_err(store_error)?;
+        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
+            return Err(Error::Unavailable(
+                "batch read left keys unprocessed".into(),
+            ));
+        }
+        let mut by_pk = HashMap::new();
+        for item in out
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default()
+        {
+            by_pk.insert(req_s(&item, "PK")?.to_owned(), item);
+        }
+        Ok(by_pk)
+    }
+
+    /// Why a link transaction was cancelled, from the marker and the profile as they are now.
+    /// `None`: the state moved under us (a concurrent writer); try again.
+    async fn explain_link_refusal(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        ident: &IdentityKey,
+    ) -> Result<Option<LinkOutcome>> {
+        let found = self
+            .batch_get(vec![marker_key(project, ident), profile_key(user)])
+            .await?;
+        let profile = found
+            .get(&user_pk(user))
+            .map(user_from_item)
+            .transpose()?
+            .flatten()
+            .filter(|u| u.project == project)
+            .ok_or(Error::NotFound)?;
+        let owner = found
+            .get(&marker_pk(project, ident))
+            .map(owner_of)
+            .transpose()?;
+        let held = profile.external_id.as_deref();
+        match owner {
+            Some(o) if o == user && held == Some(ident.subject.as_str()) => {
+                Ok(Some(LinkOutcome::AlreadyLinked))
+            }
+            Some(o) if o != user => Err(Error::IdentityTaken),
+            _ if held.is_some_and(|h| h != ident.subject.as_str()) => {
+                Err(Error::DifferentIdentityLinked("external_account_id"))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+impl LinkStore for DynamoStore {
+    async fn link_external_id(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        external: &ExternalAccountId,
+        now: i64,
+    ) -> Result<LinkOutcome> {
+        let ident = IdentityKey::external_id(external);
+        for attempt in 0..MAX_ATTEMPTS {
+            // Marker, profile and identity item together or not at all. Every condition is
+            // strict, so a repeated link cancels instead of rewriting: the explanation then tells
+            // "already linked" (nothing changes) from "taken" and "user has another".
+            let profile = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(profile_key(user)))
+                .update_expression("SET external_id = :x, updated = :now ADD ver :one")
+                .condition_expression(
+                    "attribute_exists(PK) AND attribute_not_exists(merged_into) \
+                     AND #project = :p AND attribute_not_exists(external_id)",
+                )
+                // `project` is a DynamoDB reserved word.
+                .expression_attribute_names("#project", "project")
+                .expression_attribute_values(":x", s(external.as_str()))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":p", s(project.to_string()))
+                .build()
+                .map_err(Error::internal)?;
+            let items = vec![
+                self.put(
+                    marker_item(project, &ident, user, now),
+                    Some("attribute_not_exists(PK)"),
+                )?,
+                TransactWriteItem::builder().update(profile).build(),
+                self.put(
+                    identity_item(user, &ident, now),
+                    Some("attribute_not_exists(PK)"),
+                )?,
+            ];
+            match transact(self, items).await? {
+                TxOutcome::Done => return Ok(LinkOutcome::Linked),
+                TxOutcome::Conflict => {}
+                TxOutcome::ConditionFailed(_) => {
+                    if let Some(outcome) = self.explain_link_refusal(project, user, &ident).await? {
+                        return Ok(outcome);
+                    }
+                }
+            }
+            backoff(attempt).await;
+        }
+        Err(Error::Unavailable(
+            "link kept meeting concurrent writers".into(),
         ))
     }
 }

@@ -8,8 +8,8 @@ use std::sync::{Mutex, MutexGuard};
 use crate::attribute::Attribute;
 use crate::client::{ClientId, Project, ServerClient};
 use crate::error::{Error, Result};
-use crate::identity::{IdentityKey, ProjectId, UserId};
-use crate::store::{ClientStore, LoginStore, UserStore};
+use crate::identity::{ExternalAccountId, IdentityKey, ProjectId, UserId};
+use crate::store::{ClientStore, LinkOutcome, LinkStore, LoginStore, UserStore};
 use crate::user::{LoginCommand, LoginOutcome, User, UserWithIdentities};
 
 #[derive(Debug, Clone)]
@@ -148,6 +148,45 @@ impl LoginStore for MemoryStore {
             user: user.clone(),
             created: false,
         })
+    }
+}
+
+impl LinkStore for MemoryStore {
+    async fn link_external_id(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        external: &ExternalAccountId,
+        now: i64,
+    ) -> Result<LinkOutcome> {
+        let mut s = self.lock()?;
+        let ident = IdentityKey::external_id(external);
+        let held = s
+            .users
+            .get(&user)
+            .filter(|u| u.merged_into.is_none() && u.user.project == project)
+            .ok_or(Error::NotFound)?
+            .user
+            .external_id
+            .clone();
+        match (s.markers.get(&(project, ident.clone())), held.as_deref()) {
+            (Some(owner), Some(h)) if *owner == user && h == external.as_str() => {
+                return Ok(LinkOutcome::AlreadyLinked);
+            }
+            (Some(owner), _) if *owner != user => return Err(Error::IdentityTaken),
+            (_, Some(_)) => return Err(Error::DifferentIdentityLinked("external_account_id")),
+            _ => {}
+        }
+        s.markers.insert((project, ident.clone()), user);
+        let stored = s
+            .users
+            .get_mut(&user)
+            .ok_or_else(|| Error::internal("user vanished under the lock"))?;
+        stored.identities.insert(ident);
+        stored.user.external_id = Some(external.as_str().to_owned());
+        stored.user.updated_at = now;
+        stored.user.version += 1;
+        Ok(LinkOutcome::Linked)
     }
 }
 

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use crate::client::{ClientId, Project, ServerClient};
 use crate::error::Result;
-use crate::identity::{ProjectId, UserId};
+use crate::identity::{ExternalAccountId, ProjectId, UserId};
 use crate::user::{LoginCommand, LoginOutcome, UserWithIdentities};
 
 pub mod dynamo;
@@ -43,4 +43,25 @@ pub trait UserStore: Send + Sync {
 
     /// The user's current session version; `None` if the user is gone (merged or never existed).
     fn session_version(&self, id: UserId) -> impl Future<Output = Result<Option<u64>>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkOutcome {
+    Linked,
+    /// The same pair was already linked: nothing was written.
+    AlreadyLinked,
+}
+
+/// Linking an identity a user may hold only one of. Invariant 2 of DESIGN.md: the value belongs
+/// to at most one user, a user holds at most one, re-linking the same pair changes nothing.
+pub trait LinkStore: Send + Sync {
+    /// `NotFound` for an unknown, merged or foreign-project user; `IdentityTaken` when another
+    /// user holds the value; `DifferentIdentityLinked` when the user holds another one.
+    fn link_external_id(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        external: &ExternalAccountId,
+        now: i64,
+    ) -> impl Future<Output = Result<LinkOutcome>> + Send;
 }

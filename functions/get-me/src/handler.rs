@@ -1,0 +1,95 @@
+//! GET /users/me: the user of the token, as Xsolla's "get user details" answers it. Every field
+//! of that answer is present (an explicit `null` where idlink has no value; `devices` and `groups`
+//! as arrays) because strictly typed client models fail on a missing key.
+
+use idlink::attribute::{AttrType, Permission};
+use idlink::error::{Error, Result, TokenProblem};
+use idlink::http::request::{json_response, user_token};
+use idlink::http::{Body, Request, Response, xsolla};
+use idlink::store::UserStore;
+use idlink::token::TokenService;
+use idlink::user::{UserWithIdentities, rfc3339};
+use lambda_http::http::StatusCode;
+use serde_json::{Value, json};
+
+pub struct App<S> {
+    pub store: S,
+    pub tokens: TokenService,
+}
+
+pub async fn handle<S: UserStore>(
+    app: &App<S>,
+    req: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(match me(app, &req).await {
+        Ok(resp) => resp,
+        Err(e) => xsolla::render(&e),
+    })
+}
+
+async fn me<S: UserStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+    let claims = app.tokens.verify_user_token(user_token(req)?)?;
+    // One read gives the user and its session version: the token dies with the session.
+    let found = app
+        .store
+        .get_user(claims.project()?, claims.user_id()?)
+        .await?;
+    TokenService::check_session(&claims, found.as_ref().map(|u| u.user.session_version))?;
+    let user = found.ok_or(Error::InvalidToken(TokenProblem::Revoked))?;
+    Ok(json_response(StatusCode::OK, &details(&user)))
+}
+
+/// The user may see all of its own client attributes and the public server attributes.
+fn visible_attributes(u: &UserWithIdentities) -> Vec<Value> {
+    u.user
+        .attributes
+        .iter()
+        .filter(|a| a.attr_type == AttrType::Client || a.permission == Permission::Public)
+        .map(|a| {
+            json!({
+                "key": a.key(),
+                "value": a.value(),
+                "attr_type": a.attr_type.as_str(),
+                "permission": a.permission.as_str(),
+                "read_only": a.read_only,
+            })
+        })
+        .collect()
+}
+
+fn details(u: &UserWithIdentities) -> Value {
+    let user = &u.user;
+    json!({
+        "id": user.id.to_string(),
+        "external_id": user.external_id,
+        "nickname": user.nickname.as_ref().map(|n| n.as_str()),
+        "registered": rfc3339(user.created_at),
+        "last_login": rfc3339(user.last_login),
+        "identities": u.identities.iter().map(|i| json!({
+            "provider": i.provider.as_str(),
+            "subject": i.subject.as_str(),
+        })).collect::<Vec<_>>(),
+        "attributes": visible_attributes(u),
+        // Xsolla fields idlink does not hold.
+        "ban": null,
+        "birthday": null,
+        "connection_information": null,
+        "country": null,
+        "devices": [],
+        "email": null,
+        "first_name": null,
+        "last_name": null,
+        "gender": null,
+        "groups": [],
+        "name": null,
+        "phone": null,
+        "picture": null,
+        "username": null,
+        "tag": null,
+        "is_anonymous": false,
+        "phone_auth": null,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,188 @@
+use super::*;
+use idlink::client::Scope;
+use idlink::store::LoginStore;
+use idlink::store::memory::MemoryStore;
+use idlink::testing::{
+    Seed, expected_status, fixtures, request_from_fixture, seed_users, seeded_memory_store,
+    test_tokens,
+};
+use idlink::user::LoginCommand;
+use lambda_http::http;
+
+struct Env {
+    app: App<MemoryStore>,
+    seed: Seed,
+}
+
+async fn env() -> Env {
+    let (store, seed) = seeded_memory_store().await;
+    Env {
+        app: App {
+            store,
+            tokens: test_tokens(),
+        },
+        seed,
+    }
+}
+
+impl Env {
+    async fn login(&self, body: Value, with_logout: bool) -> String {
+        let cmd = LoginCommand {
+            project: self.seed.project.id,
+            custom_id: idlink::identity::CustomId::parse(body["id"].as_str().unwrap()).unwrap(),
+            nickname: Some(idlink::identity::Nickname::parse("Nick").unwrap()),
+            attributes: idlink::attribute::Attribute::parse_list(body.get("attributes")).unwrap(),
+            social: None,
+            end_other_sessions: with_logout,
+            now: 1_795_420_800,
+        };
+        let user = self.app.store.login(&cmd).await.unwrap().user;
+        self.app
+            .tokens
+            .issue_user_token(&user, None, None, idlink::config::now())
+            .unwrap()
+    }
+
+    async fn me(&self, authorization: Option<&str>) -> (u16, Value) {
+        let mut b = http::Request::builder().method("GET").uri("/users/me");
+        if let Some(a) = authorization {
+            b = b.header("authorization", a);
+        }
+        let resp = handle(&self.app, b.body(Body::Empty).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (
+            status,
+            serde_json::from_slice(resp.body().as_ref()).unwrap(),
+        )
+    }
+}
+
+#[tokio::test]
+async fn answers_every_xsolla_field_and_only_visible_attributes() {
+    let env = env().await;
+    let token = env
+        .login(
+            json!({"id": "p", "attributes": [
+                {"attr_type":"client","key":"mine","permission":"private","value":1},
+                {"attr_type":"server","key":"public_rank","permission":"public","value":"gold"},
+                {"attr_type":"server","key":"hidden","permission":"private","value":"x"}
+            ]}),
+            false,
+        )
+        .await;
+    let (status, body) = env.me(Some(&format!("Bearer {token}"))).await;
+    assert_eq!(status, 200, "{body}");
+    for key in [
+        "ban",
+        "birthday",
+        "connection_information",
+        "country",
+        "devices",
+        "email",
+        "external_id",
+        "first_name",
+        "last_name",
+        "gender",
+        "groups",
+        "id",
+        "last_login",
+        "name",
+        "nickname",
+        "phone",
+        "picture",
+        "registered",
+        "username",
+        "tag",
+        "is_anonymous",
+        "phone_auth",
+    ] {
+        assert!(body.get(key).is_some(), "missing {key}");
+    }
+    assert!(body["devices"].is_array() && body["groups"].is_array());
+    assert_eq!(body["external_id"], Value::Null);
+    assert_eq!(body["nickname"], "Nick");
+    assert_eq!(body["registered"], "2026-11-23T08:00:00Z");
+    assert_eq!(
+        body["identities"],
+        json!([{"provider": "server_custom_id", "subject": "p"}])
+    );
+    let keys: Vec<&str> = body["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["mine", "public_rank"]);
+}
+
+#[tokio::test]
+async fn ended_sessions_and_wrong_tokens_get_401() {
+    let env = env().await;
+    let old = env.login(json!({"id": "p"}), false).await;
+    assert_eq!(env.me(Some(&format!("Bearer {old}"))).await.0, 200);
+    let fresh = env.login(json!({"id": "p"}), true).await;
+    let (status, body) = env.me(Some(&format!("Bearer {old}"))).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("002-016"))
+    );
+    assert_eq!(env.me(Some(&format!("Bearer {fresh}"))).await.0, 200);
+
+    let (status, body) = env.me(None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("003-040"))
+    );
+    let server = env.seed.server_token(&env.app.tokens, &Scope::ALL);
+    assert_eq!(env.me(Some(&format!("Bearer {server}"))).await.0, 401);
+    assert_eq!(env.me(Some("Bearer x.y.z")).await.0, 401);
+    let foreign = test_tokens()
+        .issue_user_token(
+            &env.app
+                .store
+                .login(&LoginCommand {
+                    project: env.seed.project.id,
+                    custom_id: idlink::identity::CustomId::parse("q").unwrap(),
+                    nickname: None,
+                    attributes: Vec::new(),
+                    social: None,
+                    end_other_sessions: false,
+                    now: 0,
+                })
+                .await
+                .unwrap()
+                .user,
+            None,
+            None,
+            idlink::config::now(),
+        )
+        .unwrap();
+    assert_eq!(
+        env.me(Some(&format!("Bearer {foreign}"))).await.0,
+        401,
+        "signed by another key"
+    );
+}
+
+#[tokio::test]
+async fn event_fixtures() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/get-me");
+    let all = fixtures(&dir);
+    assert!(all.len() >= 3);
+    for (name, text) in all {
+        let env = env().await;
+        let mut values = env.seed.placeholders(&env.app.tokens);
+        seed_users(&env.app.store, &env.app.tokens, &env.seed, &mut values).await;
+        let resp = handle(&env.app, request_from_fixture(&text, &values))
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(
+            resp.status().as_u16(),
+            expected_status(&name),
+            "{name}: {body}"
+        );
+    }
+}

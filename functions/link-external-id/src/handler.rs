@@ -1,0 +1,47 @@
+//! POST /users/account/link_external_id: Xsolla's "link user IDs via external ID". Links the
+//! game's own account ID to a user, once: the same external ID never belongs to two users, and a
+//! user's external ID never changes. Re-linking the same pair succeeds and changes nothing.
+
+use idlink::client::Scope;
+use idlink::config::now;
+use idlink::error::Result;
+use idlink::http::request::{Fields, json_object, json_response, server_token};
+use idlink::http::{Body, Request, Response, xsolla};
+use idlink::identity::{ExternalAccountId, UserId};
+use idlink::store::LinkStore;
+use idlink::token::TokenService;
+use lambda_http::http::StatusCode;
+use serde_json::json;
+
+pub struct App<S> {
+    pub store: S,
+    pub tokens: TokenService,
+}
+
+pub async fn handle<S: LinkStore>(
+    app: &App<S>,
+    req: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(match link(app, &req).await {
+        Ok(resp) => resp,
+        Err(e) => xsolla::render(&e),
+    })
+}
+
+async fn link<S: LinkStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+    let ctx = app.tokens.verify_server_token(server_token(req)?)?;
+    ctx.require(Scope::UsersLink)?;
+    let body = json_object(req)?;
+    let fields = Fields::new(&body);
+    let external = ExternalAccountId::parse(fields.str("external_account_id")?)?;
+    // Not a user id at all is a bad parameter; a well-formed id nobody has is "not found".
+    let user = UserId::parse(fields.str("user_id")?)?;
+    // A user of another project is answered as "Object not found", like a missing one.
+    app.store
+        .link_external_id(ctx.project, user, &external, now())
+        .await?;
+    Ok(json_response(StatusCode::OK, &json!({})))
+}
+
+#[cfg(test)]
+mod tests;
