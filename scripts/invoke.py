@@ -29,6 +29,27 @@ def server_token(base, creds, scope):
         return json.load(r)["access_token"]
 
 
+def call(base, path, token, body, header="authorization"):
+    value = f"Bearer {token}" if header == "authorization" else token
+    req = urllib.request.Request(f"{base}{path}", data=json.dumps(body).encode(),
+                                 headers={"content-type": "application/json", header: value})
+    with urllib.request.urlopen(req) as r:
+        return json.load(r)
+
+
+def user_values(base, server):
+    """USER_ID/USER_TOKEN (no external ID) and LINKED_USER_ID (holding LINKED_EXTERNAL_ID)."""
+    login = "/users/login/server_custom_id"
+    user_token = call(base, login, server, {"server_custom_id": "fixture-user"})["token"]
+    linked_token = call(base, login, server, {"server_custom_id": "fixture-linked"})["token"]
+    sub = lambda t: json.loads(base64.urlsafe_b64decode(t.split(".")[1] + "=="))["sub"]
+    # Idempotent: an earlier run's link of the same pair answers 200 too.
+    call(base, "/users/account/link_external_id", server,
+         {"user_id": sub(linked_token), "external_account_id": "fixture-ext-a"})
+    return {"USER_ID": sub(user_token), "USER_TOKEN": user_token,
+            "LINKED_USER_ID": sub(linked_token), "LINKED_EXTERNAL_ID": "fixture-ext-a"}
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -45,6 +66,8 @@ def main():
         "SERVER_TOKEN_NO_SCOPE": server_token(base, creds, "read:users"),
     }
     text = fixture.read_text()
+    if "${USER_" in text or "${LINKED_" in text:
+        values.update(user_values(base, values["SERVER_TOKEN"]))
     for k, v in values.items():
         text = text.replace("${" + k + "}", v)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:

@@ -94,12 +94,23 @@ until curl -fsS -o /dev/null --max-time $((deadline - SECONDS > 1 ? deadline - S
   sleep 1
 done
 
-log "warming the other functions"
-for path in /oauth/token /users/login/server_custom_id; do
-  status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 300 -X POST \
+log "warming every function (the routes of [workspace.metadata.lambda.watch.router])"
+# One request per route so no function compiles on a client's first call; any status will do.
+while read -r method path; do
+  status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 300 -X "$method" \
     -H 'content-type: application/json' --data '{}' "$base$path" || true)
-  echo "POST $path -> ${status:-no answer}" >&2
-done
+  echo "$method $path -> ${status:-no answer}" >&2
+done < <(python3 - <<'PY'
+import re
+section = open("Cargo.toml").read().split("[workspace.metadata.lambda.watch.router]")[1]
+for line in section.split("\n[")[0].splitlines():
+    m = re.match(r'"([^"]+)"\s*=\s*(.*)', line)
+    if m:
+        path = re.sub(r"\{[^}]+\}", "warmup", m.group(1))
+        for method in re.findall(r'method\s*=\s*"([A-Z]+)"', m.group(2)):
+            print(method, path)
+PY
+)
 
 cat <<MSG
 
