@@ -131,3 +131,81 @@ write("link-external-id", "401-missing-scope", event("POST", X,
 write("get-me", "200-user-details", event("GET", "/users/me", headers={"authorization": "Bearer ${USER_TOKEN}"}))
 write("get-me", "401-no-token", event("GET", "/users/me"))
 write("get-me", "401-server-token", event("GET", "/users/me", headers={"authorization": "Bearer ${SERVER_TOKEN}"}))
+
+# link-identifier: one fixture per partner code it can answer (see README "Partner errors").
+I = "/api/v2/user/link-identifier"
+SAMPLE_ID = "c6fefe8d7ac0f4113876d634e8d15f65947f1b62d4859fffcd2464d2be58b2d8"
+USER = {**JSON, "authorization": "Bearer ${USER_TOKEN}"}
+write("link-identifier", "200-link", event("POST", I, headers=USER,
+      body=json.dumps({"identifier": "A" * 20 + "b1" * 10})))
+write("link-identifier", "200-relink-same-identifier", event("POST", I,
+      headers={**JSON, "authorization": "Bearer ${LINKED_USER_TOKEN}"},
+      body=json.dumps({"identifier": "${PARTNER_IDENTIFIER}"})))
+write("link-identifier", "200-body-user-id-is-ignored", event("POST", I, headers=USER,
+      body=json.dumps({"identifier": "Z" * 40, "user_id": "${LINKED_USER_ID}"})))
+write("link-identifier", "400-ER053-missing-identifier", event("POST", I, headers=USER, body="{}"))
+write("link-identifier", "400-ER102-identifier-too-short", event("POST", I, headers=USER,
+      body=json.dumps({"identifier": "abc123"})))
+write("link-identifier", "400-ER707-identifier-not-alphanumeric", event("POST", I, headers=USER,
+      body=json.dumps({"identifier": "c6fefe8d-7ac0-f411-3876-d634e8d15f65947f"})))
+write("link-identifier", "400-ER803-token-and-api-key", event("POST", I,
+      headers={**USER, "x-api-key": "${API_KEY}"}, body=json.dumps({"identifier": SAMPLE_ID})))
+write("link-identifier", "401-ER700-no-user-token", event("POST", I, headers=JSON,
+      body=json.dumps({"identifier": SAMPLE_ID})))
+write("link-identifier", "401-ER701-expired-user-token", event("POST", I,
+      headers={**JSON, "authorization": "Bearer ${EXPIRED_USER_TOKEN}"},
+      body=json.dumps({"identifier": SAMPLE_ID})))
+write("link-identifier", "401-ER702-server-token-instead", event("POST", I,
+      headers={**JSON, "authorization": "Bearer ${SERVER_TOKEN}"},
+      body=json.dumps({"identifier": SAMPLE_ID})))
+write("link-identifier", "404-ER709-user-merged", event("POST", I,
+      headers={**JSON, "authorization": "Bearer ${TOMBSTONED_USER_TOKEN}"},
+      body=json.dumps({"identifier": SAMPLE_ID})))
+write("link-identifier", "409-ER706-identifier-in-use", event("POST", I, headers=USER,
+      body=json.dumps({"identifier": "${PARTNER_IDENTIFIER}"})))
+write("link-identifier", "409-ER706-user-has-another-identifier", event("POST", I,
+      headers={**JSON, "authorization": "Bearer ${LINKED_USER_TOKEN}"},
+      body=json.dumps({"identifier": "Q" * 64})))
+write("link-identifier", "500-ER999-store-failure", event("POST", I, headers=USER,
+      body=json.dumps({"identifier": SAMPLE_ID})))
+
+# resolve-identifier
+R = "/api/v2/user"
+KEY = {"x-api-key": "${API_KEY}"}
+BY_ID = {"user-identifier": "${PARTNER_IDENTIFIER}"}
+write("resolve-identifier", "200-api-key-and-identifier", event("GET", R, headers={**KEY, **BY_ID}))
+write("resolve-identifier", "200-api-key-and-user-token", event("GET", R,
+      headers={**KEY, "user-authorization": "Bearer ${LINKED_USER_TOKEN}"}))
+write("resolve-identifier", "200-identifier-and-token-agree", event("GET", R,
+      headers={**KEY, **BY_ID, "user-authorization": "Bearer ${LINKED_USER_TOKEN}"}))
+write("resolve-identifier", "200-server-token-and-identifier", event("GET", R,
+      headers={"authorization": "Bearer ${SERVER_TOKEN}", **BY_ID}))
+write("resolve-identifier", "400-ER102-identifier-too-long", event("GET", R,
+      headers={**KEY, "user-identifier": "a" * 256}))
+write("resolve-identifier", "400-ER704-no-user-named", event("GET", R, headers=KEY))
+write("resolve-identifier", "400-ER707-identifier-not-alphanumeric", event("GET", R,
+      headers={**KEY, "user-identifier": "c6fefe8d_7ac0_f411_3876_d634e8d15f65947f"}))
+write("resolve-identifier", "400-ER803-api-key-and-token", event("GET", R,
+      headers={**KEY, **BY_ID, "authorization": "Bearer ${SERVER_TOKEN}"}))
+write("resolve-identifier", "401-ER700-empty-user-authorization", event("GET", R,
+      headers={**KEY, "user-authorization": "Bearer "}))
+write("resolve-identifier", "401-ER701-expired-user-token", event("GET", R,
+      headers={**KEY, "user-authorization": "Bearer ${EXPIRED_USER_TOKEN}"}))
+write("resolve-identifier", "401-ER702-invalid-user-token", event("GET", R,
+      headers={**KEY, "user-authorization": "Bearer not.a.token"}))
+write("resolve-identifier", "401-ER800-invalid-partner-token", event("GET", R,
+      headers={"authorization": "Bearer ${USER_TOKEN}", **BY_ID}))
+write("resolve-identifier", "401-ER801-expired-partner-token", event("GET", R,
+      headers={"authorization": "Bearer ${EXPIRED_SERVER_TOKEN}", **BY_ID}))
+write("resolve-identifier", "401-ER802-no-partner-token", event("GET", R,
+      headers={"authorization": "Basic ${BASIC_AUTH}", **BY_ID}))
+write("resolve-identifier", "401-ER805-wrong-api-key", event("GET", R,
+      headers={"x-api-key": "idl_not-a-key", **BY_ID}))
+write("resolve-identifier", "401-ER806-no-api-key", event("GET", R, headers=BY_ID))
+write("resolve-identifier", "403-ER703-identifier-of-another-user", event("GET", R,
+      headers={**KEY, **BY_ID, "user-authorization": "Bearer ${USER_TOKEN}"}))
+write("resolve-identifier", "404-ER705-identifier-not-linked", event("GET", R,
+      headers={**KEY, "user-identifier": "N" * 40}))
+write("resolve-identifier", "404-ER709-user-merged", event("GET", R,
+      headers={**KEY, "user-authorization": "Bearer ${TOMBSTONED_USER_TOKEN}"}))
+write("resolve-identifier", "500-ER999-store-failure", event("GET", R, headers={**KEY, **BY_ID}))

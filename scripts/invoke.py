@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import tempfile
@@ -46,8 +47,12 @@ def user_values(base, server):
     # Idempotent: an earlier run's link of the same pair answers 200 too.
     call(base, "/users/account/link_external_id", server,
          {"user_id": sub(linked_token), "external_account_id": "fixture-ext-a"})
+    # The partner identifier the fixtures resolve, linked to the same user (idempotent too).
+    partner_id = "c6fefe8d7ac0f4113876d634e8d15f65947f1b62d4859fffcd2464d2be58b2d8"
+    call(base, "/api/v2/user/link-identifier", linked_token, {"identifier": partner_id})
     return {"USER_ID": sub(user_token), "USER_TOKEN": user_token,
-            "LINKED_USER_ID": sub(linked_token), "LINKED_EXTERNAL_ID": "fixture-ext-a"}
+            "LINKED_USER_ID": sub(linked_token), "LINKED_USER_TOKEN": linked_token,
+            "LINKED_EXTERNAL_ID": "fixture-ext-a", "PARTNER_IDENTIFIER": partner_id}
 
 
 def main():
@@ -64,12 +69,17 @@ def main():
         "BASIC_AUTH": base64.b64encode(f"{creds['client_id']}:{creds['client_secret']}".encode()).decode(),
         "SERVER_TOKEN": server_token(base, creds, "users:login users:link read:users update:users"),
         "SERVER_TOKEN_NO_SCOPE": server_token(base, creds, "read:users"),
+        "API_KEY": creds.get("api_key", ""),
     }
     text = fixture.read_text()
-    if "${USER_" in text or "${LINKED_" in text:
+    if "${USER_" in text or "${LINKED_" in text or "${PARTNER_" in text:
         values.update(user_values(base, values["SERVER_TOKEN"]))
     for k, v in values.items():
         text = text.replace("${" + k + "}", v)
+    left = sorted(set(re.findall(r"\$\{([A-Z_]+)\}", text)))
+    if left:
+        # Expired and merged-user tokens are made by the fixture tests; a live stack has none.
+        sys.exit(f"{fixture.name}: cannot fill {', '.join(left)} against a running stack")
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.write(text)
     try:

@@ -172,6 +172,27 @@ impl Attribute {
     pub fn value(&self) -> Value {
         serde_json::from_str(&self.value_json).unwrap_or(Value::Null)
     }
+
+    /// As Xsolla answers an attribute.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "key": self.key,
+            "value": self.value(),
+            "attr_type": self.attr_type.as_str(),
+            "permission": self.permission.as_str(),
+            "read_only": self.read_only,
+        })
+    }
+
+    /// The user may see all of its client attributes and the public server attributes.
+    pub fn visible_to_its_user(&self) -> bool {
+        self.attr_type == AttrType::Client || self.permission == Permission::Public
+    }
+
+    /// Anyone else (a partner, another player) sees only public attributes.
+    pub fn is_public(&self) -> bool {
+        self.permission == Permission::Public
+    }
 }
 
 #[cfg(test)]

@@ -95,6 +95,13 @@ text_id!(
     "external_account_id",
     256
 );
+impl Subject {
+    /// A keyed hash computed by idlink itself (a partner identifier's HMAC).
+    pub(crate) fn from_digest(value: String) -> Self {
+        Self(value)
+    }
+}
+
 text_id!(
     /// A provider's user ID (a social profile's `user_id`, an Auth0 identity's `user_id`).
     Subject,
@@ -145,6 +152,10 @@ impl Provider {
 
     pub fn external_id() -> Self {
         Self(Self::EXTERNAL_ID.to_owned())
+    }
+
+    pub fn partner() -> Self {
+        Self(Self::PARTNER.to_owned())
     }
 
     pub fn as_str(&self) -> &str {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::{Error, Result};
+use crate::partner::Pepper;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyAlg {
@@ -51,6 +52,10 @@ pub struct KeyFileEntry {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct KeyFile {
     pub keys: Vec<KeyFileEntry>,
+    /// Base64 HMAC key for partner identifiers. It cannot rotate like a signing key (stored
+    /// hashes depend on it), so `--rotate` keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_pepper: Option<String>,
 }
 
 enum Pair {
@@ -88,6 +93,7 @@ pub struct KeySet {
     signing: SigningKey,
     verifying: Vec<VerifyingKey>,
     jwks_json: String,
+    pepper: Option<Pepper>,
 }
 
 fn bad_keys(why: &'static str) -> Error {
@@ -190,10 +196,20 @@ impl KeySet {
         }
         let signing = signing.ok_or_else(|| bad_keys("no active key"))?;
         let jwks_json = json!({ "keys": published }).to_string();
+        let pepper = file
+            .partner_pepper
+            .map(|p| {
+                STANDARD
+                    .decode(p.as_bytes())
+                    .map_err(|_| bad_keys("partner_pepper is not base64"))
+                    .and_then(|b| Pepper::from_bytes(&b))
+            })
+            .transpose()?;
         Ok(Self {
             signing,
             verifying,
             jwks_json,
+            pepper,
         })
     }
 
@@ -204,6 +220,11 @@ impl KeySet {
     /// Looks a key up by the token's `kid`; the algorithm comes from our set, never the token.
     pub fn verifying(&self, kid: &str) -> Option<&VerifyingKey> {
         self.verifying.iter().find(|k| k.kid == kid)
+    }
+
+    /// The partner-identifier pepper, if the set carries one.
+    pub fn pepper(&self) -> Option<&Pepper> {
+        self.pepper.as_ref()
     }
 
     /// The RFC 7517 JWK Set, rendered once at load.
@@ -237,8 +258,22 @@ pub fn generate(alg: KeyAlg) -> Result<KeyFileEntry> {
 pub fn generate_key_file(alg: KeyAlg) -> Result<String> {
     let file = KeyFile {
         keys: vec![generate(alg)?],
+        partner_pepper: Some(STANDARD.encode(Pepper::generate()?)),
     };
     serde_json::to_string_pretty(&file).map_err(Error::internal)
+}
+
+/// An older key file without a partner pepper, with one added; `None` if it has one already.
+pub fn with_partner_pepper(existing: &str) -> Result<Option<String>> {
+    let mut file: KeyFile =
+        serde_json::from_str(existing).map_err(|_| bad_keys("not valid key-set JSON"))?;
+    if file.partner_pepper.is_some() {
+        return Ok(None);
+    }
+    file.partner_pepper = Some(STANDARD.encode(Pepper::generate()?));
+    serde_json::to_string_pretty(&file)
+        .map(Some)
+        .map_err(Error::internal)
 }
 
 /// Adds a new active key to an existing set and deactivates the others (they keep verifying
@@ -248,6 +283,9 @@ pub fn rotate(existing: &str, alg: KeyAlg) -> Result<String> {
         serde_json::from_str(existing).map_err(|_| bad_keys("not valid key-set JSON"))?;
     for k in &mut file.keys {
         k.active = false;
+    }
+    if file.partner_pepper.is_none() {
+        file.partner_pepper = Some(STANDARD.encode(Pepper::generate()?));
     }
     file.keys.push(generate(alg)?);
     serde_json::to_string_pretty(&file).map_err(Error::internal)
@@ -282,6 +320,17 @@ mod tests {
         assert_ne!(set.signing().kid, old_kid);
         assert_eq!(set.signing().alg, KeyAlg::EdDSA);
         assert!(set.verifying(&old_kid).is_some());
+        let pepper = |text: &str| {
+            serde_json::from_str::<KeyFile>(text)
+                .unwrap()
+                .partner_pepper
+        };
+        assert_eq!(
+            pepper(&first),
+            pepper(&rotated),
+            "rotation keeps the pepper"
+        );
+        assert!(set.pepper().is_some());
     }
 
     #[test]

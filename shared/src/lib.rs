@@ -7,6 +7,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod keys;
+pub mod partner;
 pub mod store;
 #[cfg(any(test, feature = "memory"))]
 #[allow(clippy::expect_used, clippy::unwrap_used)]

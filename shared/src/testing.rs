@@ -12,7 +12,7 @@ use crate::identity::ProjectId;
 use crate::identity::{CustomId, ExternalAccountId};
 use crate::keys::{KeyAlg, KeySet, generate_key_file};
 use crate::store::memory::MemoryStore;
-use crate::store::{ClientStore, LinkStore, LoginStore};
+use crate::store::{ClientStore, LinkStore, LoginStore, SingleLink};
 use crate::token::TokenService;
 use crate::user::{LoginCommand, User};
 
@@ -23,10 +23,12 @@ pub fn test_key_json() -> String {
 }
 
 pub fn test_tokens() -> TokenService {
-    TokenService::new(
-        KeySet::from_json(&test_key_json()).expect("key set"),
-        TEST_ISSUER,
-    )
+    tokens_from(&test_key_json())
+}
+
+/// A token service over a given key set, so two apps in one test verify each other's tokens.
+pub fn tokens_from(key_json: &str) -> TokenService {
+    TokenService::new(KeySet::from_json(key_json).expect("key set"), TEST_ISSUER)
 }
 
 /// A project with one server client holding every scope.
@@ -120,7 +122,12 @@ pub async fn seed_users(
     let linked = login_user(store, seed, "fixture-linked").await;
     let external = ExternalAccountId::parse(LINKED_EXTERNAL_ID).expect("external id");
     store
-        .link_external_id(seed.project.id, linked.id, &external, crate::config::now())
+        .link_single(&SingleLink::external_id(
+            seed.project.id,
+            linked.id,
+            &external,
+            crate::config::now(),
+        ))
         .await
         .expect("link");
     let token = tokens
@@ -130,6 +137,121 @@ pub async fn seed_users(
     values.insert("USER_TOKEN", token);
     values.insert("LINKED_USER_ID", linked.id.to_string());
     values.insert("LINKED_EXTERNAL_ID", LINKED_EXTERNAL_ID.to_owned());
+}
+
+pub const PARTNER_IDENTIFIER: &str =
+    "c6fefe8d7ac0f4113876d634e8d15f65947f1b62d4859fffcd2464d2be58b2d8";
+
+/// What the partner fixtures refer to, on top of [`seed_users`]: `API_KEY`, `PARTNER_IDENTIFIER`
+/// (linked to `LINKED_USER_ID`, whose token is `LINKED_USER_TOKEN`), `EXPIRED_USER_TOKEN`,
+/// `EXPIRED_SERVER_TOKEN` and `TOMBSTONED_USER_TOKEN` (a user merged away).
+pub async fn seed_partner(
+    store: &MemoryStore,
+    tokens: &TokenService,
+    seed: &Seed,
+    values: &mut HashMap<&'static str, String>,
+) {
+    use crate::partner::{ApiKeyHash, PartnerIdentifier, generate_api_key};
+    use crate::store::{ApiKeyStore, SingleKind};
+    seed_users(store, tokens, seed, values).await;
+    let api_key = generate_api_key().expect("api key");
+    store
+        .put_api_key(&ApiKeyHash::of(&api_key), seed.project.id)
+        .await
+        .expect("put api key");
+    let linked = login_user(store, seed, "fixture-linked").await;
+    let pepper = tokens.keys().pepper().expect("test keys carry a pepper");
+    let subject = PartnerIdentifier::parse(PARTNER_IDENTIFIER)
+        .expect("identifier")
+        .subject(pepper);
+    store
+        .link_single(&SingleLink {
+            project: seed.project.id,
+            user: linked.id,
+            kind: SingleKind::Partner,
+            subject,
+            session: None,
+            now: crate::config::now(),
+        })
+        .await
+        .expect("link partner identifier");
+    let now = crate::config::now();
+    let token = |user: &User, at: i64| {
+        tokens
+            .issue_user_token(user, None, None, at)
+            .expect("token")
+    };
+    let merged = login_user(store, seed, "fixture-merged").await;
+    store.tombstone(merged.id, linked.id);
+    values.insert("API_KEY", api_key);
+    values.insert("PARTNER_IDENTIFIER", PARTNER_IDENTIFIER.to_owned());
+    values.insert("LINKED_USER_TOKEN", token(&linked, now));
+    values.insert("EXPIRED_USER_TOKEN", token(&linked, now - 2 * 86_400));
+    values.insert("TOMBSTONED_USER_TOKEN", token(&merged, now));
+    values.insert(
+        "EXPIRED_SERVER_TOKEN",
+        tokens
+            .issue_server_token(
+                &seed.client_id,
+                &seed.project,
+                &crate::client::Scope::ALL,
+                now - 7200,
+            )
+            .expect("server token"),
+    );
+}
+
+/// A store whose every operation fails as an unexpected backend error would: for the paths
+/// that must answer an opaque 500 (`ER999`, `004-001`).
+pub struct BrokenStore;
+
+fn broken<T>() -> crate::error::Result<T> {
+    Err(crate::error::Error::internal("injected store failure"))
+}
+
+impl crate::store::UserStore for BrokenStore {
+    async fn get_user(
+        &self,
+        _: ProjectId,
+        _: crate::identity::UserId,
+    ) -> crate::error::Result<Option<crate::user::UserWithIdentities>> {
+        broken()
+    }
+    async fn session_version(
+        &self,
+        _: crate::identity::UserId,
+    ) -> crate::error::Result<Option<u64>> {
+        broken()
+    }
+    async fn owner_of(
+        &self,
+        _: ProjectId,
+        _: &crate::identity::IdentityKey,
+    ) -> crate::error::Result<Option<crate::identity::UserId>> {
+        broken()
+    }
+}
+
+impl LinkStore for BrokenStore {
+    async fn link_single(&self, _: &SingleLink) -> crate::error::Result<crate::store::LinkOutcome> {
+        broken()
+    }
+}
+
+impl crate::store::ApiKeyStore for BrokenStore {
+    async fn put_api_key(
+        &self,
+        _: &crate::partner::ApiKeyHash,
+        _: ProjectId,
+    ) -> crate::error::Result<()> {
+        broken()
+    }
+    async fn api_key_project(
+        &self,
+        _: &crate::partner::ApiKeyHash,
+    ) -> crate::error::Result<Option<ProjectId>> {
+        broken()
+    }
 }
 
 pub async fn seeded_memory_store() -> (MemoryStore, Seed) {
@@ -178,4 +300,9 @@ pub fn expected_status(name: &str) -> u16 {
         .next()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("fixture {name} must start with its expected status"))
+}
+
+/// The partner code a fixture expects, from its name: `409-ER706-identifier-in-use.json`.
+pub fn expected_partner_code(name: &str) -> Option<&str> {
+    name.split('-').nth(1).filter(|c| c.starts_with("ER"))
 }

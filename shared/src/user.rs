@@ -11,6 +11,8 @@ pub struct User {
     pub custom_id: Option<CustomId>,
     pub nickname: Option<Nickname>,
     pub external_id: Option<String>,
+    /// The keyed hash of the user's partner identifier (never the identifier itself).
+    pub partner_id: Option<String>,
     pub attributes: Vec<Attribute>,
     /// Bumped by `with_logout=1`, unlink and merge; tokens carrying an older value are dead.
     pub session_version: u64,

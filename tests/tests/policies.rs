@@ -234,3 +234,75 @@ async fn get_me_is_one_query_and_its_policy_is_exact() {
     assert_eq!(operations(&calls), ["Query"]);
     assert_eq!(actions(&calls), granted("GetMeFunction"));
 }
+
+#[tokio::test]
+async fn partner_functions_round_trips_and_policies() {
+    use idlink::partner::{ApiKeyHash, generate_api_key};
+    use idlink::store::ApiKeyStore;
+    let (store, recorder) = recording_store().await;
+    let seed = Seed::create(&store, None).await;
+    let me = idlink::testing::login_user(&store, &seed, "me").await;
+    let other = idlink::testing::login_user(&store, &seed, "other").await;
+    let api_key = generate_api_key().unwrap();
+    store
+        .put_api_key(&ApiKeyHash::of(&api_key), seed.project.id)
+        .await
+        .unwrap();
+    let keys = idlink::testing::test_key_json();
+    let tokens = idlink::testing::tokens_from(&keys);
+    let link_app =
+        link_identifier::handler::App::new(store.clone(), idlink::testing::tokens_from(&keys))
+            .unwrap();
+    let resolve_app =
+        resolve_identifier::handler::App::new(store, idlink::testing::tokens_from(&keys)).unwrap();
+    let id = "c6fefe8d7ac0f4113876d634e8d15f65947f1b62d4859fffcd2464d2be58b2d8";
+    let link = |user: &idlink::user::User| {
+        let token = tokens
+            .issue_user_token(user, None, None, idlink::config::now())
+            .unwrap();
+        http::Request::builder()
+            .method("POST")
+            .uri("/api/v2/user/link-identifier")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from(
+                serde_json::json!({ "identifier": id }).to_string(),
+            ))
+            .unwrap()
+    };
+    recorder.take();
+    let resp = link_identifier::handler::handle(&link_app, link(&me))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let linked = recorder.take();
+    assert_eq!(
+        operations(&linked),
+        ["TransactWriteItems"],
+        "a link is one transaction"
+    );
+    let resp = link_identifier::handler::handle(&link_app, link(&other))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    let mut all = linked;
+    all.extend(recorder.take());
+    assert_eq!(actions(&all), granted("LinkIdentifierFunction"));
+
+    let req: Request = http::Request::builder()
+        .uri("/api/v2/user")
+        .header("x-api-key", &api_key)
+        .header("user-identifier", id)
+        .body(Body::Empty)
+        .unwrap();
+    let resp = resolve_identifier::handler::handle(&resolve_app, req)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resolved = recorder.take();
+    assert_eq!(
+        operations(&resolved),
+        ["GetItem", "GetItem", "Query"],
+        "key, marker, user"
+    );
+    assert_eq!(actions(&resolved), granted("ResolveIdentifierFunction"));
+}

@@ -6,13 +6,16 @@ use idlink::Error;
 use idlink::attribute::Attribute;
 use idlink::client::{ClientId, Scope};
 use idlink::identity::{CustomId, ExternalAccountId, IdentityKey, Nickname, ProjectId, UserId};
-use idlink::store::{ClientStore, LinkOutcome, LinkStore, LoginStore, UserStore};
+use idlink::partner::{ApiKeyHash, PartnerIdentifier, Pepper};
+use idlink::store::{
+    ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleKind, SingleLink, UserStore,
+};
 use idlink::testing::Seed;
 use idlink::user::LoginCommand;
 use serde_json::json;
 
-trait Store: LoginStore + UserStore + ClientStore + LinkStore {}
-impl<T: LoginStore + UserStore + ClientStore + LinkStore> Store for T {}
+trait Store: LoginStore + UserStore + ClientStore + LinkStore + ApiKeyStore {}
+impl<T: LoginStore + UserStore + ClientStore + LinkStore + ApiKeyStore> Store for T {}
 
 fn login(project: ProjectId, custom: &str, now: i64) -> LoginCommand {
     LoginCommand {
@@ -227,7 +230,7 @@ async fn external_id_links_once_per_user_and_value(store: impl Store) {
     let b = store.login(&login(project, "b", 1)).await.unwrap().user;
     assert_eq!(
         store
-            .link_external_id(project, a.id, &ext("X1"), 2)
+            .link_single(&SingleLink::external_id(project, a.id, &ext("X1"), 2))
             .await
             .unwrap(),
         LinkOutcome::Linked
@@ -243,7 +246,7 @@ async fn external_id_links_once_per_user_and_value(store: impl Store) {
     // Same pair again: success, nothing written.
     assert_eq!(
         store
-            .link_external_id(project, a.id, &ext("X1"), 3)
+            .link_single(&SingleLink::external_id(project, a.id, &ext("X1"), 3))
             .await
             .unwrap(),
         LinkOutcome::AlreadyLinked
@@ -254,22 +257,36 @@ async fn external_id_links_once_per_user_and_value(store: impl Store) {
     );
 
     assert!(matches!(
-        store.link_external_id(project, b.id, &ext("X1"), 4).await,
+        store
+            .link_single(&SingleLink::external_id(project, b.id, &ext("X1"), 4))
+            .await,
         Err(Error::IdentityTaken)
     ));
     assert!(matches!(
-        store.link_external_id(project, a.id, &ext("X2"), 4).await,
+        store
+            .link_single(&SingleLink::external_id(project, a.id, &ext("X2"), 4))
+            .await,
         Err(Error::DifferentIdentityLinked(_))
     ));
     assert!(matches!(
         store
-            .link_external_id(project, UserId::new_random(), &ext("X3"), 4)
+            .link_single(&SingleLink::external_id(
+                project,
+                UserId::new_random(),
+                &ext("X3"),
+                4
+            ))
             .await,
         Err(Error::NotFound)
     ));
     assert!(matches!(
         store
-            .link_external_id(ProjectId::new_random(), b.id, &ext("X3"), 4)
+            .link_single(&SingleLink::external_id(
+                ProjectId::new_random(),
+                b.id,
+                &ext("X3"),
+                4
+            ))
             .await,
         Err(Error::NotFound)
     ));
@@ -279,7 +296,7 @@ async fn external_id_links_once_per_user_and_value(store: impl Store) {
     assert_eq!(b_now.identities.len(), 1);
     assert_eq!(
         store
-            .link_external_id(project, b.id, &ext("X2"), 5)
+            .link_single(&SingleLink::external_id(project, b.id, &ext("X2"), 5))
             .await
             .unwrap(),
         LinkOutcome::Linked
@@ -292,9 +309,90 @@ async fn external_id_links_once_per_user_and_value(store: impl Store) {
         .user;
     assert!(
         store
-            .link_external_id(c.project, c.id, &ext("X1"), 6)
+            .link_single(&SingleLink::external_id(c.project, c.id, &ext("X1"), 6))
             .await
             .is_ok()
+    );
+}
+
+fn partner_link(project: ProjectId, user: UserId, id: &str, session: Option<u64>) -> SingleLink {
+    let pepper = Pepper::from_bytes(&[7u8; 32]).unwrap();
+    SingleLink {
+        project,
+        user,
+        kind: SingleKind::Partner,
+        subject: PartnerIdentifier::parse(id).unwrap().subject(&pepper),
+        session,
+        now: 9,
+    }
+}
+
+async fn partner_link_checks_the_session_in_the_same_write(store: impl Store) {
+    let project = ProjectId::new_random();
+    let u = store.login(&login(project, "u", 1)).await.unwrap().user;
+    let id = "a".repeat(40);
+    let stale = partner_link(project, u.id, &id, Some(u.session_version + 1));
+    assert!(matches!(
+        store.link_single(&stale).await,
+        Err(Error::InvalidToken(idlink::TokenProblem::Revoked))
+    ));
+    assert_eq!(
+        store
+            .get_user(project, u.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .user
+            .partner_id,
+        None
+    );
+    let live = partner_link(project, u.id, &id, Some(u.session_version));
+    assert_eq!(store.link_single(&live).await.unwrap(), LinkOutcome::Linked);
+    assert_eq!(
+        store.link_single(&live).await.unwrap(),
+        LinkOutcome::AlreadyLinked
+    );
+    let identity = live.identity();
+    assert_eq!(
+        store.owner_of(project, &identity).await.unwrap(),
+        Some(u.id)
+    );
+    assert_eq!(
+        store
+            .owner_of(ProjectId::new_random(), &identity)
+            .await
+            .unwrap(),
+        None
+    );
+    let stored = store.get_user(project, u.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.user.partner_id.as_deref(),
+        Some(identity.subject.as_str())
+    );
+    assert!(
+        !format!("{stored:?}").contains(&id),
+        "only the keyed hash is stored"
+    );
+    // The external ID is a different kind: the user may hold one of each.
+    assert!(
+        store
+            .link_single(&SingleLink::external_id(project, u.id, &ext("E"), 10))
+            .await
+            .is_ok()
+    );
+}
+
+async fn api_keys_name_their_project(store: impl Store) {
+    let project = ProjectId::new_random();
+    let key = ApiKeyHash::of("idl_some-key");
+    store.put_api_key(&key, project).await.unwrap();
+    assert_eq!(store.api_key_project(&key).await.unwrap(), Some(project));
+    assert_eq!(
+        store
+            .api_key_project(&ApiKeyHash::of("idl_other"))
+            .await
+            .unwrap(),
+        None
     );
 }
 
@@ -326,4 +424,6 @@ contract!(
     attributes_are_capped,
     clients_and_projects_round_trip,
     external_id_links_once_per_user_and_value,
+    partner_link_checks_the_session_in_the_same_write,
+    api_keys_name_their_project,
 );

@@ -2,7 +2,6 @@
 //! of that answer is present (an explicit `null` where idlink has no value; `devices` and `groups`
 //! as arrays) because strictly typed client models fail on a missing key.
 
-use idlink::attribute::{AttrType, Permission};
 use idlink::error::{Error, Result, TokenProblem};
 use idlink::http::request::{json_response, user_token};
 use idlink::http::{Body, Request, Response, xsolla};
@@ -39,24 +38,6 @@ async fn me<S: UserStore>(app: &App<S>, req: &Request) -> Result<Response<Body>>
     Ok(json_response(StatusCode::OK, &details(&user)))
 }
 
-/// The user may see all of its own client attributes and the public server attributes.
-fn visible_attributes(u: &UserWithIdentities) -> Vec<Value> {
-    u.user
-        .attributes
-        .iter()
-        .filter(|a| a.attr_type == AttrType::Client || a.permission == Permission::Public)
-        .map(|a| {
-            json!({
-                "key": a.key(),
-                "value": a.value(),
-                "attr_type": a.attr_type.as_str(),
-                "permission": a.permission.as_str(),
-                "read_only": a.read_only,
-            })
-        })
-        .collect()
-}
-
 fn details(u: &UserWithIdentities) -> Value {
     let user = &u.user;
     json!({
@@ -69,7 +50,10 @@ fn details(u: &UserWithIdentities) -> Value {
             "provider": i.provider.as_str(),
             "subject": i.subject.as_str(),
         })).collect::<Vec<_>>(),
-        "attributes": visible_attributes(u),
+        "attributes": user.attributes.iter()
+            .filter(|a| a.visible_to_its_user())
+            .map(|a| a.to_json())
+            .collect::<Vec<_>>(),
         // Xsolla fields idlink does not hold.
         "ban": null,
         "birthday": null,

@@ -8,7 +8,7 @@ use idlink::error::Result;
 use idlink::http::request::{Fields, json_object, json_response, server_token};
 use idlink::http::{Body, Request, Response, xsolla};
 use idlink::identity::{ExternalAccountId, UserId};
-use idlink::store::LinkStore;
+use idlink::store::{LinkStore, SingleLink};
 use idlink::token::TokenService;
 use lambda_http::http::StatusCode;
 use serde_json::json;
@@ -38,7 +38,12 @@ async fn link<S: LinkStore>(app: &App<S>, req: &Request) -> Result<Response<Body
     let user = UserId::parse(fields.str("user_id")?)?;
     // A user of another project is answered as "Object not found", like a missing one.
     app.store
-        .link_external_id(ctx.project, user, &external, now())
+        .link_single(&SingleLink::external_id(
+            ctx.project,
+            user,
+            &external,
+            now(),
+        ))
         .await?;
     Ok(json_response(StatusCode::OK, &json!({})))
 }

@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use idlink::client::{ClientId, Project, Scope, SecretHash, ServerClient, generate_client_secret};
 use idlink::config::{AwsEnv, env_var};
 use idlink::identity::ProjectId;
-use idlink::keys::{KeyAlg, generate_key_file, rotate};
-use idlink::store::ClientStore;
+use idlink::keys::{KeyAlg, generate_key_file, rotate, with_partner_pepper};
+use idlink::partner::{ApiKeyHash, generate_api_key};
 use idlink::store::dynamo::DynamoStore;
 use idlink::store::schema::create_table;
+use idlink::store::{ApiKeyStore, ClientStore};
 use serde_json::json;
 
 const USAGE: &str = "usage: idlink-admin <command> [options]
@@ -22,7 +23,9 @@ commands:
                                         unless --rotate adds a new active key)
   create-project --name NAME [--publisher-id N] [--publisher-project-id N]
   create-client --project ID [--scopes \"users:login users:link read:users update:users\"]
-  dev-setup --out PATH                  a project and an all-scopes client, written to PATH";
+  create-api-key --project ID           a partner API key for the project
+  dev-setup --out PATH                  a project, an all-scopes client and an API key,
+                                        written to PATH";
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -92,6 +95,12 @@ async fn create_client(
     Ok((client.id, secret))
 }
 
+async fn create_api_key(store: &DynamoStore, project: ProjectId) -> Result<String, Failure> {
+    let key = generate_api_key()?;
+    store.put_api_key(&ApiKeyHash::of(&key), project).await?;
+    Ok(key)
+}
+
 async fn run(args: Args) -> Result<(), Failure> {
     match args.0.first().map(String::as_str) {
         Some("create-table") => {
@@ -108,10 +117,13 @@ async fn run(args: Args) -> Result<(), Failure> {
             };
             let existing = std::fs::read_to_string(out).ok();
             let text = match (existing, args.flag("--rotate")) {
-                (Some(_), false) => {
-                    eprintln!("{out} exists; keeping it (use --rotate to add a new key)");
-                    return Ok(());
-                }
+                (Some(old), false) => match with_partner_pepper(&old)? {
+                    Some(upgraded) => upgraded,
+                    None => {
+                        eprintln!("{out} exists; keeping it (use --rotate to add a new key)");
+                        return Ok(());
+                    }
+                },
                 (Some(old), true) => rotate(&old, alg)?,
                 (None, _) => generate_key_file(alg)?,
             };
@@ -145,15 +157,26 @@ async fn run(args: Args) -> Result<(), Failure> {
                 json!({ "client_id": id.as_str(), "client_secret": secret })
             );
         }
+        Some("create-api-key") => {
+            let store = store()?;
+            let project = ProjectId::parse(args.req("--project")?)?;
+            if store.get_project(project).await?.is_none() {
+                return Err("no such project".into());
+            }
+            let key = create_api_key(&store, project).await?;
+            println!("{}", json!({ "api_key": key }));
+        }
         Some("dev-setup") => {
             let out = args.req("--out")?;
             let store = store()?;
             let project = create_project(&store, "dev", Some(1), Some(1)).await?;
             let (id, secret) = create_client(&store, project.id, Scope::ALL.to_vec()).await?;
+            let api_key = create_api_key(&store, project.id).await?;
             let mut creds = json!({
                 "project_id": project.id.to_string(),
                 "client_id": id.as_str(),
                 "client_secret": secret,
+                "api_key": api_key,
             });
             if let Ok(issuer) = env_var("IDLINK_ISSUER") {
                 let issuer = issuer.trim_end_matches('/');

@@ -1,6 +1,7 @@
 //! The HTTP edge: request helpers shared by every function, and one error renderer per API family.
 
 pub mod oauth;
+pub mod partner;
 pub mod request;
 pub mod xsolla;
 

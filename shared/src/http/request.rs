@@ -88,7 +88,11 @@ pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 
 /// The token of `Authorization: Bearer <token>` (scheme case-insensitive).
 pub fn bearer(req: &Request) -> Option<&str> {
-    let value = header(req, "authorization")?;
+    bearer_value(header(req, "authorization")?)
+}
+
+/// The token of a `Bearer <token>` header value, if it is one.
+pub fn bearer_value(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")

@@ -22,8 +22,12 @@ use aws_sdk_dynamodb::types::{
 use crate::attribute::{AttrType, Attribute, Permission};
 use crate::client::{ClientId, Project, Scope, SecretHash, ServerClient};
 use crate::error::{Error, Result};
-use crate::identity::{CustomId, ExternalAccountId, IdentityKey, Nickname, ProjectId, UserId};
-use crate::store::{ClientStore, LinkOutcome, LinkStore, LoginStore, UserStore};
+use crate::identity::{CustomId, IdentityKey, Nickname, ProjectId, UserId};
+use crate::partner::ApiKeyHash;
+use crate::store::{
+    ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleLink, UserStore,
+    link_verdict,
+};
 use crate::user::{LoginCommand, LoginOutcome, User, UserWithIdentities};
 
 type Item = HashMap<String, AttributeValue>;
@@ -170,6 +174,9 @@ fn profile_item(u: &User) -> Item {
     if let Some(x) = &u.external_id {
         item.insert("external_id".into(), s(x.as_str()));
     }
+    if let Some(x) = &u.partner_id {
+        item.insert("partner_id".into(), s(x.as_str()));
+    }
     item.insert(
         "attrs".into(),
         AttributeValue::M(
@@ -211,6 +218,7 @@ fn user_from_item(item: &Item) -> Result<Option<User>> {
             .map_err(|_| corrupt("custom_id"))?,
         nickname: get_s(item, "nickname").map(|x| Nickname::from_trusted(x.to_owned())),
         external_id: get_s(item, "external_id").map(str::to_owned),
+        partner_id: get_s(item, "partner_id").map(str::to_owned),
         attributes,
         session_version: req_n(item, "sv")?,
         version: req_n(item, "ver")?,
@@ -449,6 +457,7 @@ impl DynamoStore {
             custom_id: Some(cmd.custom_id.clone()),
             nickname: cmd.nickname.clone(),
             external_id: None,
+            partner_id: None,
             attributes: cmd.attributes.clone(),
             session_version: 0,
             version: 1,
@@ -623,77 +632,69 @@ impl DynamoStore {
 
     /// Why a link transaction was cancelled, from the marker and the profile as they are now.
     /// `None`: the state moved under us (a concurrent writer); try again.
-    async fn explain_link_refusal(
-        &self,
-        project: ProjectId,
-        user: UserId,
-        ident: &IdentityKey,
-    ) -> Result<Option<LinkOutcome>> {
+    async fn explain_link_refusal(&self, link: &SingleLink) -> Result<Option<LinkOutcome>> {
+        let ident = link.identity();
         let found = self
-            .batch_get(vec![marker_key(project, ident), profile_key(user)])
+            .batch_get(vec![
+                marker_key(link.project, &ident),
+                profile_key(link.user),
+            ])
             .await?;
         let profile = found
-            .get(&user_pk(user))
+            .get(&user_pk(link.user))
             .map(user_from_item)
             .transpose()?
             .flatten()
-            .filter(|u| u.project == project)
+            .filter(|u| u.project == link.project)
             .ok_or(Error::NotFound)?;
         let owner = found
-            .get(&marker_pk(project, ident))
+            .get(&marker_pk(link.project, &ident))
             .map(owner_of)
             .transpose()?;
-        let held = profile.external_id.as_deref();
-        match owner {
-            Some(o) if o == user && held == Some(ident.subject.as_str()) => {
-                Ok(Some(LinkOutcome::AlreadyLinked))
-            }
-            Some(o) if o != user => Err(Error::IdentityTaken),
-            _ if held.is_some_and(|h| h != ident.subject.as_str()) => {
-                Err(Error::DifferentIdentityLinked("external_account_id"))
-            }
-            _ => Ok(None),
-        }
+        Ok(link_verdict(link, &profile, owner)?.then_some(LinkOutcome::AlreadyLinked))
     }
 }
 
 impl LinkStore for DynamoStore {
-    async fn link_external_id(
-        &self,
-        project: ProjectId,
-        user: UserId,
-        external: &ExternalAccountId,
-        now: i64,
-    ) -> Result<LinkOutcome> {
-        let ident = IdentityKey::external_id(external);
+    async fn link_single(&self, link: &SingleLink) -> Result<LinkOutcome> {
+        let ident = link.identity();
+        let attr = link.kind.profile_attribute();
+        let mut condition = format!(
+            "attribute_exists(PK) AND attribute_not_exists(merged_into) \
+             AND #project = :p AND attribute_not_exists({attr})"
+        );
+        let mut values = HashMap::from([
+            (":x".to_owned(), s(link.subject.as_str())),
+            (":now".to_owned(), n(link.now)),
+            (":one".to_owned(), n(1)),
+            (":p".to_owned(), s(link.project.to_string())),
+        ]);
+        if let Some(sv) = link.session {
+            condition.push_str(" AND sv = :sv");
+            values.insert(":sv".to_owned(), n(sv));
+        }
         for attempt in 0..MAX_ATTEMPTS {
             // Marker, profile and identity item together or not at all. Every condition is
             // strict, so a repeated link cancels instead of rewriting: the explanation then tells
             // "already linked" (nothing changes) from "taken" and "user has another".
             let profile = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(profile_key(user)))
-                .update_expression("SET external_id = :x, updated = :now ADD ver :one")
-                .condition_expression(
-                    "attribute_exists(PK) AND attribute_not_exists(merged_into) \
-                     AND #project = :p AND attribute_not_exists(external_id)",
-                )
+                .set_key(Some(profile_key(link.user)))
+                .update_expression(format!("SET {attr} = :x, updated = :now ADD ver :one"))
+                .condition_expression(&condition)
                 // `project` is a DynamoDB reserved word.
                 .expression_attribute_names("#project", "project")
-                .expression_attribute_values(":x", s(external.as_str()))
-                .expression_attribute_values(":now", n(now))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":p", s(project.to_string()))
+                .set_expression_attribute_values(Some(values.clone()))
                 .build()
                 .map_err(Error::internal)?;
             let items = vec![
                 self.put(
-                    marker_item(project, &ident, user, now),
+                    marker_item(link.project, &ident, link.user, link.now),
                     Some("attribute_not_exists(PK)"),
                 )?,
                 TransactWriteItem::builder().update(profile).build(),
                 self.put(
-                    identity_item(user, &ident, now),
+                    identity_item(link.user, &ident, link.now),
                     Some("attribute_not_exists(PK)"),
                 )?,
             ];
@@ -701,7 +702,7 @@ impl LinkStore for DynamoStore {
                 TxOutcome::Done => return Ok(LinkOutcome::Linked),
                 TxOutcome::Conflict => {}
                 TxOutcome::ConditionFailed(_) => {
-                    if let Some(outcome) = self.explain_link_refusal(project, user, &ident).await? {
+                    if let Some(outcome) = self.explain_link_refusal(link).await? {
                         return Ok(outcome);
                     }
                 }
@@ -755,6 +756,42 @@ impl UserStore for DynamoStore {
             Some(item) if !item.contains_key("merged_into") => Ok(Some(req_n(&item, "sv")?)),
             _ => Ok(None),
         }
+    }
+
+    async fn owner_of(&self, project: ProjectId, identity: &IdentityKey) -> Result<Option<UserId>> {
+        self.get(marker_key(project, identity))
+            .await?
+            .map(|i| owner_of(&i))
+            .transpose()
+    }
+}
+
+impl ApiKeyStore for DynamoStore {
+    async fn put_api_key(&self, key: &ApiKeyHash, project: ProjectId) -> Result<()> {
+        let mut item = self::key(format!("APIKEY#{}", key.as_str()), "APIKEY");
+        item.insert("kind".into(), s("api_key"));
+        item.insert("project".into(), s(project.to_string()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn api_key_project(&self, key: &ApiKeyHash) -> Result<Option<ProjectId>> {
+        let Some(item) = self
+            .get(self::key(format!("APIKEY#{}", key.as_str()), "APIKEY"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        ProjectId::parse(req_s(&item, "project")?)
+            .map(Some)
+            .map_err(|_| corrupt("project"))
     }
 }
 

@@ -8,8 +8,11 @@ use std::sync::{Mutex, MutexGuard};
 use crate::attribute::Attribute;
 use crate::client::{ClientId, Project, ServerClient};
 use crate::error::{Error, Result};
-use crate::identity::{ExternalAccountId, IdentityKey, ProjectId, UserId};
-use crate::store::{ClientStore, LinkOutcome, LinkStore, LoginStore, UserStore};
+use crate::identity::{IdentityKey, ProjectId, UserId};
+use crate::partner::ApiKeyHash;
+use crate::store::{
+    ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleKind, SingleLink, UserStore,
+};
 use crate::user::{LoginCommand, LoginOutcome, User, UserWithIdentities};
 
 #[derive(Debug, Clone)]
@@ -25,6 +28,7 @@ struct State {
     users: HashMap<UserId, StoredUser>,
     projects: HashMap<ProjectId, Project>,
     clients: HashMap<String, ServerClient>,
+    api_keys: HashMap<ApiKeyHash, ProjectId>,
 }
 
 #[derive(Debug, Default)]
@@ -41,6 +45,16 @@ impl MemoryStore {
         self.state
             .lock()
             .map_err(|_| Error::internal("memory store lock poisoned"))
+    }
+
+    /// Turns a user into a tombstone pointing at `into`, as a merge leaves the secondary
+    /// (test support until merges exist here).
+    pub fn tombstone(&self, user: UserId, into: UserId) {
+        if let Ok(mut s) = self.lock()
+            && let Some(u) = s.users.get_mut(&user)
+        {
+            u.merged_into = Some(into);
+        }
     }
 
     /// Every uniqueness marker as `(project, identity, owner)`, for invariant checks in tests.
@@ -83,6 +97,7 @@ impl LoginStore for MemoryStore {
                 custom_id: Some(cmd.custom_id.clone()),
                 nickname: cmd.nickname.clone(),
                 external_id: None,
+                partner_id: None,
                 attributes: {
                     let mut list = Vec::new();
                     upsert_attributes(&mut list, &cmd.attributes);
@@ -152,39 +167,32 @@ impl LoginStore for MemoryStore {
 }
 
 impl LinkStore for MemoryStore {
-    async fn link_external_id(
-        &self,
-        project: ProjectId,
-        user: UserId,
-        external: &ExternalAccountId,
-        now: i64,
-    ) -> Result<LinkOutcome> {
+    async fn link_single(&self, link: &SingleLink) -> Result<LinkOutcome> {
         let mut s = self.lock()?;
-        let ident = IdentityKey::external_id(external);
-        let held = s
+        let ident = link.identity();
+        let profile = s
             .users
-            .get(&user)
-            .filter(|u| u.merged_into.is_none() && u.user.project == project)
+            .get(&link.user)
+            .filter(|u| u.merged_into.is_none() && u.user.project == link.project)
             .ok_or(Error::NotFound)?
             .user
-            .external_id
             .clone();
-        match (s.markers.get(&(project, ident.clone())), held.as_deref()) {
-            (Some(owner), Some(h)) if *owner == user && h == external.as_str() => {
-                return Ok(LinkOutcome::AlreadyLinked);
-            }
-            (Some(owner), _) if *owner != user => return Err(Error::IdentityTaken),
-            (_, Some(_)) => return Err(Error::DifferentIdentityLinked("external_account_id")),
-            _ => {}
+        let owner = s.markers.get(&(link.project, ident.clone())).copied();
+        if crate::store::link_verdict(link, &profile, owner)? {
+            return Ok(LinkOutcome::AlreadyLinked);
         }
-        s.markers.insert((project, ident.clone()), user);
+        s.markers.insert((link.project, ident.clone()), link.user);
         let stored = s
             .users
-            .get_mut(&user)
+            .get_mut(&link.user)
             .ok_or_else(|| Error::internal("user vanished under the lock"))?;
         stored.identities.insert(ident);
-        stored.user.external_id = Some(external.as_str().to_owned());
-        stored.user.updated_at = now;
+        let value = Some(link.subject.as_str().to_owned());
+        match link.kind {
+            SingleKind::ExternalId => stored.user.external_id = value,
+            SingleKind::Partner => stored.user.partner_id = value,
+        }
+        stored.user.updated_at = link.now;
         stored.user.version += 1;
         Ok(LinkOutcome::Linked)
     }
@@ -208,6 +216,25 @@ impl UserStore for MemoryStore {
             .get(&id)
             .filter(|u| u.merged_into.is_none())
             .map(|u| u.user.session_version))
+    }
+
+    async fn owner_of(&self, project: ProjectId, identity: &IdentityKey) -> Result<Option<UserId>> {
+        Ok(self
+            .lock()?
+            .markers
+            .get(&(project, identity.clone()))
+            .copied())
+    }
+}
+
+impl ApiKeyStore for MemoryStore {
+    async fn put_api_key(&self, key: &ApiKeyHash, project: ProjectId) -> Result<()> {
+        self.lock()?.api_keys.insert(key.clone(), project);
+        Ok(())
+    }
+
+    async fn api_key_project(&self, key: &ApiKeyHash) -> Result<Option<ProjectId>> {
+        Ok(self.lock()?.api_keys.get(key).copied())
     }
 }
 

@@ -4,9 +4,10 @@
 use std::future::Future;
 
 use crate::client::{ClientId, Project, ServerClient};
-use crate::error::Result;
-use crate::identity::{ExternalAccountId, ProjectId, UserId};
-use crate::user::{LoginCommand, LoginOutcome, UserWithIdentities};
+use crate::error::{Error, Result};
+use crate::identity::{ExternalAccountId, IdentityKey, ProjectId, Provider, Subject, UserId};
+use crate::partner::ApiKeyHash;
+use crate::user::{LoginCommand, LoginOutcome, User, UserWithIdentities};
 
 pub mod dynamo;
 #[cfg(any(test, feature = "memory"))]
@@ -43,6 +44,27 @@ pub trait UserStore: Send + Sync {
 
     /// The user's current session version; `None` if the user is gone (merged or never existed).
     fn session_version(&self, id: UserId) -> impl Future<Output = Result<Option<u64>>> + Send;
+
+    /// Who holds an identity in a project (its uniqueness marker), if anyone.
+    fn owner_of(
+        &self,
+        project: ProjectId,
+        identity: &IdentityKey,
+    ) -> impl Future<Output = Result<Option<UserId>>> + Send;
+}
+
+/// Partner API keys, stored only as hashes.
+pub trait ApiKeyStore: Send + Sync {
+    fn put_api_key(
+        &self,
+        key: &ApiKeyHash,
+        project: ProjectId,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The project an API key belongs to.
+    fn api_key_project(
+        &self,
+        key: &ApiKeyHash,
+    ) -> impl Future<Output = Result<Option<ProjectId>>> + Send;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,16 +74,103 @@ pub enum LinkOutcome {
     AlreadyLinked,
 }
 
+/// The identities a user may hold only one of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SingleKind {
+    /// Xsolla's external account ID (`external_id` on the profile).
+    ExternalId,
+    /// A partner identifier, stored only as its keyed hash (`partner_id` on the profile).
+    Partner,
+}
+
+impl SingleKind {
+    pub fn provider(self) -> Provider {
+        match self {
+            SingleKind::ExternalId => Provider::external_id(),
+            SingleKind::Partner => Provider::partner(),
+        }
+    }
+
+    /// The profile attribute holding the user's one value.
+    pub fn profile_attribute(self) -> &'static str {
+        match self {
+            SingleKind::ExternalId => "external_id",
+            SingleKind::Partner => "partner_id",
+        }
+    }
+
+    /// The request field that names it, for errors.
+    pub fn field(self) -> &'static str {
+        match self {
+            SingleKind::ExternalId => "external_account_id",
+            SingleKind::Partner => "identifier",
+        }
+    }
+}
+
+/// Links one identity of a one-per-user kind to a user.
+#[derive(Debug, Clone)]
+pub struct SingleLink {
+    pub project: ProjectId,
+    pub user: UserId,
+    pub kind: SingleKind,
+    pub subject: Subject,
+    /// For links made with the user's own token: the token's session version, checked in the same
+    /// write, so a token ended by `with_logout`, unlink or merge cannot link anything.
+    pub session: Option<u64>,
+    pub now: i64,
+}
+
+impl SingleLink {
+    pub fn external_id(project: ProjectId, user: UserId, id: &ExternalAccountId, now: i64) -> Self {
+        Self {
+            project,
+            user,
+            kind: SingleKind::ExternalId,
+            subject: IdentityKey::external_id(id).subject,
+            session: None,
+            now,
+        }
+    }
+
+    pub fn identity(&self) -> IdentityKey {
+        IdentityKey {
+            provider: self.kind.provider(),
+            subject: self.subject.clone(),
+        }
+    }
+}
+
 /// Linking an identity a user may hold only one of. Invariant 2 of DESIGN.md: the value belongs
 /// to at most one user, a user holds at most one, re-linking the same pair changes nothing.
 pub trait LinkStore: Send + Sync {
-    /// `NotFound` for an unknown, merged or foreign-project user; `IdentityTaken` when another
-    /// user holds the value; `DifferentIdentityLinked` when the user holds another one.
-    fn link_external_id(
-        &self,
-        project: ProjectId,
-        user: UserId,
-        external: &ExternalAccountId,
-        now: i64,
-    ) -> impl Future<Output = Result<LinkOutcome>> + Send;
+    /// One conditional write. `NotFound` for an unknown, merged or foreign-project user;
+    /// `InvalidToken(Revoked)` when `session` is no longer the user's; `IdentityTaken` when
+    /// another user holds the value; `DifferentIdentityLinked` when the user holds another one.
+    fn link_single(&self, link: &SingleLink) -> impl Future<Output = Result<LinkOutcome>> + Send;
+}
+
+/// The answer a link gets from the current state, shared with the memory store's rules:
+/// `Ok(true)` already linked (same pair), `Ok(false)` free to link, or the refusal.
+pub(crate) fn link_verdict(
+    link: &SingleLink,
+    profile: &User,
+    owner: Option<UserId>,
+) -> Result<bool> {
+    if link.session.is_some_and(|sv| sv != profile.session_version) {
+        return Err(Error::InvalidToken(crate::error::TokenProblem::Revoked));
+    }
+    let held = match link.kind {
+        SingleKind::ExternalId => profile.external_id.as_deref(),
+        SingleKind::Partner => profile.partner_id.as_deref(),
+    };
+    let value = link.subject.as_str();
+    match owner {
+        Some(o) if o == link.user && held == Some(value) => Ok(true),
+        Some(o) if o != link.user => Err(Error::IdentityTaken),
+        _ if held.is_some_and(|h| h != value) => {
+            Err(Error::DifferentIdentityLinked(link.kind.field()))
+        }
+        _ => Ok(false),
+    }
 }

@@ -1,0 +1,91 @@
+//! POST /api/v2/user/link-identifier: links a partner identifier to the user of the user token in
+//! `Authorization` — never to a user named in the body. The identifier is stored only as its keyed
+//! hash; one identifier belongs to at most one user, a user holds at most one, and linking the
+//! same one again changes nothing. Errors in the partner envelope.
+
+use idlink::config::{ConfigError, now};
+use idlink::error::Error;
+use idlink::http::partner::{self, Code, Refusal};
+use idlink::http::request::{header, json_object, json_response, user_token};
+use idlink::http::{Body, Request, Response};
+use idlink::partner::{IdentifierProblem, PartnerIdentifier};
+use idlink::store::{LinkStore, SingleKind, SingleLink};
+use idlink::token::TokenService;
+use lambda_http::http::StatusCode;
+use serde_json::{Value, json};
+
+pub struct App<S> {
+    store: S,
+    tokens: TokenService,
+}
+
+impl<S> App<S> {
+    /// Refuses to start without the partner pepper: nothing could be linked without it.
+    pub fn new(store: S, tokens: TokenService) -> Result<Self, ConfigError> {
+        if tokens.keys().pepper().is_none() {
+            return Err(ConfigError::Keys(
+                "the key set has no partner_pepper (run idlink-admin gen-keys)".into(),
+            ));
+        }
+        Ok(Self { store, tokens })
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn tokens(&self) -> &TokenService {
+        &self.tokens
+    }
+}
+
+pub async fn handle<S: LinkStore>(
+    app: &App<S>,
+    req: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(match link(app, &req).await {
+        Ok(resp) => resp,
+        Err(refusal) => partner::render(&refusal),
+    })
+}
+
+fn identifier(req: &Request) -> Result<PartnerIdentifier, Refusal> {
+    let body = json_object(req).map_err(|_| Refusal::code(Code::ER053))?;
+    match body.get("identifier") {
+        None | Some(Value::Null) => Err(IdentifierProblem::Missing.into()),
+        Some(Value::String(s)) => Ok(PartnerIdentifier::parse(s)?),
+        Some(_) => Err(IdentifierProblem::Characters.into()),
+    }
+}
+
+async fn link<S: LinkStore>(app: &App<S>, req: &Request) -> Result<Response<Body>, Refusal> {
+    // Exactly one way in: the user's own token.
+    if header(req, "x-api-key").is_some() && header(req, "authorization").is_some() {
+        return Err(Refusal::code(Code::ER803));
+    }
+    let claims = user_token(req)
+        .and_then(|t| app.tokens.verify_user_token(t))
+        .map_err(Refusal::user_token)?;
+    let identifier = identifier(req)?;
+    let pepper = app
+        .tokens
+        .keys()
+        .pepper()
+        .ok_or_else(|| Refusal::from(Error::internal("no partner pepper")))?;
+    let link = SingleLink {
+        project: claims.project()?,
+        user: claims.user_id()?,
+        kind: SingleKind::Partner,
+        subject: identifier.subject(pepper),
+        session: Some(claims.sv),
+        now: now(),
+    };
+    app.store.link_single(&link).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "message": "User identifier linked successfully." }),
+    ))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,152 @@
+use super::*;
+use idlink::store::UserStore;
+use idlink::store::memory::MemoryStore;
+use idlink::testing::{
+    BrokenStore, Seed, expected_partner_code, expected_status, fixtures, login_user,
+    request_from_fixture, seed_partner, seeded_memory_store, test_key_json, test_tokens,
+    tokens_from,
+};
+use idlink::user::LoginCommand;
+use lambda_http::http;
+
+const ID: &str = "c6fefe8d7ac0f4113876d634e8d15f65947f1b62d4859fffcd2464d2be58b2d8";
+
+async fn env() -> (App<MemoryStore>, Seed) {
+    let (store, seed) = seeded_memory_store().await;
+    (App::new(store, test_tokens()).unwrap(), seed)
+}
+
+async fn call<S: LinkStore>(app: &App<S>, token: &str, body: Value) -> (u16, Value) {
+    let req: Request = http::Request::builder()
+        .method("POST")
+        .uri("/api/v2/user/link-identifier")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let resp = handle(app, req).await.unwrap();
+    let status = resp.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(resp.body().as_ref()).unwrap(),
+    )
+}
+
+fn token_of(app: &App<MemoryStore>, user: &idlink::user::User) -> String {
+    app.tokens()
+        .issue_user_token(user, None, None, idlink::config::now())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn links_to_the_token_user_only_and_stores_no_raw_identifier() {
+    let (app, seed) = env().await;
+    let me = login_user(app.store(), &seed, "me").await;
+    let other = login_user(app.store(), &seed, "other").await;
+    let (status, body) = call(
+        &app,
+        &token_of(&app, &me),
+        json!({"identifier": ID, "user_id": other.id.to_string()}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let mine = app
+        .store()
+        .get_user(seed.project.id, me.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let theirs = app
+        .store()
+        .get_user(seed.project.id, other.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(mine.user.partner_id.is_some());
+    assert_eq!(
+        theirs.user.partner_id, None,
+        "a user_id in the body is ignored"
+    );
+    let stored = format!("{mine:?}");
+    assert!(!stored.contains(ID), "the raw identifier is never stored");
+    assert!(!stored.to_lowercase().contains(&ID[..16]));
+
+    let (status, _) = call(&app, &token_of(&app, &me), json!({"identifier": ID})).await;
+    assert_eq!(status, 200, "idempotent");
+    let (status, body) = call(&app, &token_of(&app, &other), json!({"identifier": ID})).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("ER706")));
+    let (status, body) = call(
+        &app,
+        &token_of(&app, &me),
+        json!({"identifier": "b".repeat(40)}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("ER706")),
+        "one per user"
+    );
+    assert_eq!(body["message"], "User identifier is invalid.");
+}
+
+#[tokio::test]
+async fn an_ended_session_cannot_link() {
+    let (app, seed) = env().await;
+    let me = login_user(app.store(), &seed, "me").await;
+    let old = token_of(&app, &me);
+    let relogin = LoginCommand {
+        project: seed.project.id,
+        custom_id: me.custom_id.clone().unwrap(),
+        nickname: None,
+        attributes: Vec::new(),
+        social: None,
+        end_other_sessions: true,
+        now: 1,
+    };
+    idlink::store::LoginStore::login(app.store(), &relogin)
+        .await
+        .unwrap();
+    let (status, body) = call(&app, &old, json!({"identifier": ID})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("ER702")),
+        "{body}"
+    );
+    let after = app
+        .store()
+        .get_user(seed.project.id, me.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.user.partner_id, None, "nothing written");
+}
+
+#[tokio::test]
+async fn event_fixtures_cover_every_code_of_the_endpoint() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/link-identifier");
+    let all = fixtures(&dir);
+    assert!(all.len() >= 12);
+    for (name, text) in all {
+        let keys = test_key_json();
+        let (store, seed) = seeded_memory_store().await;
+        let app = App::new(store, tokens_from(&keys)).unwrap();
+        let mut values = seed.placeholders(app.tokens());
+        seed_partner(app.store(), app.tokens(), &seed, &mut values).await;
+        let req = request_from_fixture(&text, &values);
+        let resp = if name.contains("ER999") {
+            let broken = App::new(BrokenStore, tokens_from(&keys)).unwrap();
+            handle(&broken, req).await.unwrap()
+        } else {
+            handle(&app, req).await.unwrap()
+        };
+        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(
+            resp.status().as_u16(),
+            expected_status(&name),
+            "{name}: {body}"
+        );
+        if let Some(code) = expected_partner_code(&name) {
+            assert_eq!(body["code"], code, "{name}");
+            assert!(body["message"].is_string() && body["solution"].is_string());
+        }
+    }
+}
