@@ -47,12 +47,9 @@ admin=target/debug/idlink-admin
 log "creating table $IDLINK_TABLE"
 "$admin" create-table
 
-if [[ -f $IDLINK_KEYS_FILE ]]; then
-  log "signing keys: reusing $IDLINK_KEYS_FILE"
-else
-  log "signing keys: generating $IDLINK_KEYS_FILE"
-  "$admin" gen-keys --out "$IDLINK_KEYS_FILE"
-fi
+# gen-keys keeps an existing key set (adding what an older one lacks, such as the partner pepper).
+log "signing keys: $IDLINK_KEYS_FILE"
+"$admin" gen-keys --out "$IDLINK_KEYS_FILE"
 
 log "dev project and server client -> $LOCAL_DIR/credentials.json"
 "$admin" dev-setup --out "$LOCAL_DIR/credentials.json"
