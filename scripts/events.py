@@ -209,3 +209,53 @@ write("resolve-identifier", "404-ER705-identifier-not-linked", event("GET", R,
 write("resolve-identifier", "404-ER709-user-merged", event("GET", R,
       headers={**KEY, "user-authorization": "Bearer ${TOMBSTONED_USER_TOKEN}"}))
 write("resolve-identifier", "500-ER999-store-failure", event("GET", R, headers={**KEY, **BY_ID}))
+
+# Auth0 Management: get-user, link-identity, unlink-identity
+U = "/api/v2/users/{id}"
+def user_event(method, suffix, route_suffix, params, headers, body=None):
+    path = "/api/v2/users/" + params["id"] + suffix
+    return event(method, path, route=U + route_suffix, headers=headers, body=body, path_params=params)
+
+ME = {"id": "${USER_ID}"}
+SRV = {"authorization": "Bearer ${SERVER_TOKEN}"}
+write("get-user", "200-server-token", user_event("GET", "", "", ME, SRV))
+write("get-user", "200-own-user-token", user_event("GET", "", "", ME, {"authorization": "Bearer ${USER_TOKEN}"}))
+write("get-user", "403-another-users-token", user_event("GET", "", "", {"id": "${LINKED_USER_ID}"},
+      {"authorization": "Bearer ${USER_TOKEN}"}))
+write("get-user", "403-missing-scope", user_event("GET", "", "", ME, {"authorization": "Bearer ${SERVER_TOKEN_LOGIN_ONLY}"}))
+write("get-user", "404-unknown-user", user_event("GET", "", "", {"id": "00000000-0000-4000-8000-000000000000"}, SRV))
+write("get-user", "401-no-token", user_event("GET", "", "", ME, {}))
+
+I2 = "/identities"
+write("link-identity", "201-attach-free-identity", user_event("POST", I2, I2, ME, {**JSON, **SRV},
+      json.dumps({"provider": "google-oauth2", "user_id": "108091299999329986433"})))
+write("link-identity", "201-merge-by-custom-id", user_event("POST", I2, I2, ME, {**JSON, **SRV},
+      json.dumps({"provider": "server_custom_id", "user_id": "fixture-linked"})))
+write("link-identity", "201-link-with", user_event("POST", I2, I2, ME,
+      {**JSON, "authorization": "Bearer ${USER_TOKEN}"}, json.dumps({"link_with": "${LINK_WITH_TOKEN}"})))
+write("link-identity", "201-user-id-as-integer", user_event("POST", I2, I2, ME, {**JSON, **SRV},
+      json.dumps({"provider": "xbox", "user_id": 4352354})))
+write("link-identity", "400-unknown-property", user_event("POST", I2, I2, ME, {**JSON, **SRV},
+      json.dumps({"provider": "xbox", "user_id": "1", "email": "x@example.com"})))
+write("link-identity", "400-reserved-provider-nobody-holds", user_event("POST", I2, I2, ME, {**JSON, **SRV},
+      json.dumps({"provider": "external_id", "user_id": "nobody"})))
+write("link-identity", "400-link-with-self", user_event("POST", I2, I2, ME,
+      {**JSON, "authorization": "Bearer ${USER_TOKEN}"}, json.dumps({"link_with": "${USER_TOKEN}"})))
+write("link-identity", "403-user-token-for-another-user", user_event("POST", I2, I2, {"id": "${LINKED_USER_ID}"},
+      {**JSON, "authorization": "Bearer ${USER_TOKEN}"}, json.dumps({"link_with": "${LINK_WITH_TOKEN}"})))
+write("link-identity", "403-missing-scope", user_event("POST", I2, I2, ME,
+      {**JSON, "authorization": "Bearer ${SERVER_TOKEN_LOGIN_ONLY}"}, json.dumps({"provider": "xbox", "user_id": "1"})))
+write("link-identity", "409-identity-already-on-user", user_event("POST", I2, I2, ME, {**JSON, **SRV},
+      json.dumps({"provider": "server_custom_id", "user_id": "fixture-user"})))
+write("link-identity", "401-invalid-token", user_event("POST", I2, I2, ME,
+      {**JSON, "authorization": "Bearer not.a.token"}, json.dumps({"provider": "xbox", "user_id": "1"})))
+
+def unlink(name, params, headers):
+    suffix = "/identities/" + params["provider"] + "/" + params["user_id"]
+    write("unlink-identity", name, user_event("DELETE", suffix, "/identities/{provider}/{user_id}", params, headers))
+unlink("200-unlink-external-id", {"id": "${LINKED_USER_ID}", "provider": "external_id", "user_id": "${LINKED_EXTERNAL_ID}"}, SRV)
+unlink("400-main-identity", {"id": "${USER_ID}", "provider": "server_custom_id", "user_id": "fixture-user"}, SRV)
+unlink("404-identity-not-on-user", {"id": "${USER_ID}", "provider": "xbox", "user_id": "1"}, SRV)
+unlink("403-missing-scope", {"id": "${LINKED_USER_ID}", "provider": "external_id", "user_id": "${LINKED_EXTERNAL_ID}"},
+       {"authorization": "Bearer ${SERVER_TOKEN_LOGIN_ONLY}"})
+unlink("401-no-token", {"id": "${USER_ID}", "provider": "xbox", "user_id": "1"}, {})

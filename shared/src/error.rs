@@ -46,6 +46,33 @@ pub enum Error {
     #[error("too many attributes on the user")]
     TooManyAttributes,
 
+    // Account linking (Auth0 Management API).
+    #[error("a body property is not allowed: {0}")]
+    UnknownProperty(String),
+    #[error("the token's user is not the user acted on")]
+    SubjectMismatch,
+    #[error("main identity and the new one are the same")]
+    SameUser,
+    #[error("the secondary account was not found")]
+    SecondaryNotFound,
+    #[error("the identity is already on the user")]
+    IdentityAlreadyOnUser,
+    #[error("the identity is not on the user")]
+    IdentityNotFound,
+    #[error("both users hold a different {0}")]
+    ConflictingSingleIdentities(&'static str),
+    #[error("the secondary account has too many identities to merge at once")]
+    TooManyIdentities,
+    #[error("the main identity cannot be removed")]
+    MainIdentity,
+    #[error("the last identity cannot be removed")]
+    LastIdentity,
+    #[error("only idlink may link identities of this provider")]
+    ReservedProvider,
+    /// The `link_with` proof was refused; the text says why, without any token content.
+    #[error("link_with refused: {0}")]
+    InvalidLinkWith(&'static str),
+
     // OAuth 2.0 token endpoint (RFC 6749 §5.2).
     #[error("client authentication failed")]
     InvalidClient { used_basic: bool },

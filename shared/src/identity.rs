@@ -122,9 +122,18 @@ impl Provider {
     pub const RESERVED: [&'static str; 3] = [Self::CUSTOM_ID, Self::EXTERNAL_ID, Self::PARTNER];
     pub const MAX_CHARS: usize = 64;
 
-    /// Parses a provider named by a client; platform names are case-insensitive, so they are
-    /// lower-cased to keep one identity per platform account.
+    /// Parses a provider named by a client for a new identity (a social profile); platform
+    /// names are case-insensitive, so they are lower-cased to keep one identity per account.
     pub fn parse_external(field: &str, value: &str) -> Result<Self> {
+        let provider = Self::parse_any(field, value)?;
+        if Self::RESERVED.contains(&provider.as_str()) {
+            return Err(Error::invalid(field, "names a provider reserved by idlink"));
+        }
+        Ok(provider)
+    }
+
+    /// Parses a provider that names an existing identity, idlink's own providers included.
+    pub fn parse_any(field: &str, value: &str) -> Result<Self> {
         let lower = value.to_ascii_lowercase();
         if lower.is_empty() {
             return Err(Error::invalid(field, "must not be empty"));
@@ -139,9 +148,6 @@ impl Provider {
                 field,
                 "may contain only letters, digits, '.', '_' and '-'",
             ));
-        }
-        if Self::RESERVED.contains(&lower.as_str()) {
-            return Err(Error::invalid(field, "names a provider reserved by idlink"));
         }
         Ok(Self(lower))
     }

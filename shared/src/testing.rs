@@ -87,6 +87,10 @@ impl Seed {
                 "SERVER_TOKEN_NO_SCOPE",
                 self.server_token(tokens, &[Scope::ReadUsers]),
             ),
+            (
+                "SERVER_TOKEN_LOGIN_ONLY",
+                self.server_token(tokens, &[Scope::UsersLogin]),
+            ),
         ])
     }
 }
@@ -136,6 +140,12 @@ pub async fn seed_users(
     values.insert("USER_ID", user.id.to_string());
     values.insert("USER_TOKEN", token);
     values.insert("LINKED_USER_ID", linked.id.to_string());
+    values.insert(
+        "LINK_WITH_TOKEN",
+        tokens
+            .issue_user_token(&linked, None, None, crate::config::now())
+            .expect("user token"),
+    );
     values.insert("LINKED_EXTERNAL_ID", LINKED_EXTERNAL_ID.to_owned());
 }
 

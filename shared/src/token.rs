@@ -90,10 +90,20 @@ pub struct UserClaims {
     #[serde(default)]
     pub groups: Vec<serde_json::Value>,
     pub sv: u64,
+    /// What the user may do with its own account (Auth0's current-user scopes).
+    #[serde(default)]
+    pub scope: String,
     pub token_use: String,
 }
 
+/// Scopes every user token carries: a user may read itself and link or unlink its identities.
+pub const USER_SCOPES: &str = "read:current_user update:current_user_identities";
+
 impl UserClaims {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope.split(' ').any(|s| s == scope)
+    }
+
     pub fn user_id(&self) -> Result<UserId> {
         UserId::parse(&self.sub).map_err(|_| Error::InvalidToken(TokenProblem::Invalid))
     }
@@ -224,6 +234,7 @@ impl TokenService {
             nickname: user.nickname.as_ref().map(|n| n.as_str().to_owned()),
             groups: Vec::new(),
             sv: user.session_version,
+            scope: USER_SCOPES.into(),
             token_use: USER_USE.into(),
         };
         self.sign(&self.user_header, &claims)
@@ -319,5 +330,62 @@ impl TokenService {
         let claims = self.verify_user_token(token)?;
         Self::check_session(&claims, store.session_version(claims.user_id()?).await?)?;
         Ok(claims)
+    }
+}
+
+/// Who calls an endpoint that takes either token kind (the Auth0 Management endpoints).
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Server(ServerContext),
+    User(UserClaims),
+}
+
+impl TokenService {
+    /// Verifies a token of either kind; the kind comes from its `typ`, and each kind is then
+    /// verified with all of its own rules.
+    pub fn verify_caller(&self, token: &str) -> Result<Caller> {
+        let header =
+            decode_header(token).map_err(|_| Error::InvalidToken(TokenProblem::Invalid))?;
+        if header.typ.as_deref() == Some(SERVER_TOKEN_TYP) {
+            self.verify_server_token(token).map(Caller::Server)
+        } else {
+            self.verify_user_token(token).map(Caller::User)
+        }
+    }
+}
+
+impl Caller {
+    pub fn project(&self) -> Result<ProjectId> {
+        match self {
+            Caller::Server(ctx) => Ok(ctx.project),
+            Caller::User(claims) => claims.project(),
+        }
+    }
+
+    /// May this caller act on `target`? A server token needs `server_scope`; a user token needs
+    /// `user_scope` and may act only on itself. `expected` names both for the 403 message.
+    /// Answers the user token's session version, which the write must still find current.
+    pub fn authorize(
+        &self,
+        target: UserId,
+        server_scope: Scope,
+        user_scope: &str,
+        expected: &'static str,
+    ) -> Result<Option<u64>> {
+        match self {
+            Caller::Server(ctx) => ctx
+                .require(server_scope)
+                .map_err(|_| Error::InsufficientScope(expected))
+                .map(|()| None),
+            Caller::User(claims) => {
+                if !claims.has_scope(user_scope) {
+                    return Err(Error::InsufficientScope(expected));
+                }
+                if claims.user_id()? != target {
+                    return Err(Error::SubjectMismatch);
+                }
+                Ok(Some(claims.sv))
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The HTTP edge: request helpers shared by every function, and one error renderer per API family.
 
+pub mod auth0;
 pub mod oauth;
 pub mod partner;
 pub mod request;

@@ -76,7 +76,19 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, String) {
         | Error::NotFound
         | Error::IdentityTaken
         | Error::DifferentIdentityLinked(_)
-        | Error::TooManyAttributes => {
+        | Error::TooManyAttributes
+        | Error::UnknownProperty(_)
+        | Error::SubjectMismatch
+        | Error::SameUser
+        | Error::SecondaryNotFound
+        | Error::IdentityAlreadyOnUser
+        | Error::IdentityNotFound
+        | Error::ConflictingSingleIdentities(_)
+        | Error::TooManyIdentities
+        | Error::MainIdentity
+        | Error::LastIdentity
+        | Error::ReservedProvider
+        | Error::InvalidLinkWith(_) => {
             (S::BAD_REQUEST, "invalid_request", "Invalid request.".into())
         }
     }

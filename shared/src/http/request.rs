@@ -127,6 +127,13 @@ pub fn server_token(req: &Request) -> Result<&str> {
     Ok(token)
 }
 
+/// A path parameter of the route (`{id}` in `/api/v2/users/{id}`), as API Gateway decoded it.
+pub fn path_param(req: &Request, name: &str) -> Option<String> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .map(str::to_owned)
+}
+
 pub fn query(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref()
         .and_then(|q| q.first(name))

@@ -62,9 +62,24 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, &'static str) {
         Error::InvalidClient { .. } | Error::UnknownAudience(_) => {
             (S::UNAUTHORIZED, "002-016", "Invalid token.")
         }
-        Error::UnsupportedGrantType | Error::InvalidScope => {
+        Error::UnsupportedGrantType | Error::InvalidScope | Error::UnknownProperty(_) => {
             (S::BAD_REQUEST, "002-027", "A parameter is invalid.")
         }
+        Error::SubjectMismatch => (S::UNAUTHORIZED, "002-016", "Invalid token."),
+        Error::SameUser
+        | Error::SecondaryNotFound
+        | Error::IdentityAlreadyOnUser
+        | Error::IdentityNotFound
+        | Error::ConflictingSingleIdentities(_)
+        | Error::TooManyIdentities
+        | Error::MainIdentity
+        | Error::LastIdentity
+        | Error::ReservedProvider
+        | Error::InvalidLinkWith(_) => (
+            S::UNPROCESSABLE_ENTITY,
+            "002-027",
+            "A parameter is invalid.",
+        ),
         Error::Internal(_) => (S::INTERNAL_SERVER_ERROR, "004-001", "Something went wrong."),
     }
 }

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
 };
 
 use crate::attribute::{AttrType, Attribute, Permission};
@@ -24,6 +24,10 @@ use crate::client::{ClientId, Project, Scope, SecretHash, ServerClient};
 use crate::error::{Error, Result};
 use crate::identity::{CustomId, IdentityKey, Nickname, ProjectId, UserId};
 use crate::partner::ApiKeyHash;
+use crate::store::accounts::{
+    AccountStore, LinkIdentity, Merge, Unlink, Unlinked, apply_merge, apply_unlink, check_session,
+    is_reserved, plan_merge, plan_unlink, standalone_user,
+};
 use crate::store::{
     ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleLink, UserStore,
     link_verdict,
@@ -865,5 +869,280 @@ impl ClientStore for DynamoStore {
             secret_hash: SecretHash::from_bytes(hash.as_ref().to_vec()),
             scopes: Scope::parse_list(req_s(&item, "scopes")?).map_err(|_| corrupt("scopes"))?,
         }))
+    }
+}
+
+// ---- account linking ----------------------------------------------------------------------------
+
+impl DynamoStore {
+    fn update(
+        &self,
+        key: Item,
+        expression: String,
+        condition: &str,
+        names: HashMap<String, String>,
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn delete(&self, key: Item, condition: &str) -> Result<TransactWriteItem> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(condition)
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// Re-points a marker from one user to another, only if it still points at the first.
+    fn repoint(
+        &self,
+        project: ProjectId,
+        ident: &IdentityKey,
+        from: UserId,
+        to: UserId,
+    ) -> Result<TransactWriteItem> {
+        self.update(
+            marker_key(project, ident),
+            "SET user_id = :to".into(),
+            "user_id = :from",
+            HashMap::new(),
+            HashMap::from([
+                (":to".to_owned(), s(to.to_string())),
+                (":from".to_owned(), s(from.to_string())),
+            ]),
+        )
+    }
+
+    /// Moves an identity item from one user's partition to another's.
+    fn move_identity(
+        &self,
+        ident: &IdentityKey,
+        from: UserId,
+        to: UserId,
+        now: i64,
+    ) -> Result<[TransactWriteItem; 2]> {
+        Ok([
+            self.delete(key(user_pk(from), &ident_sk(ident)), "attribute_exists(PK)")?,
+            self.put(
+                identity_item(to, ident, now),
+                Some("attribute_not_exists(PK)"),
+            )?,
+        ])
+    }
+
+    async fn both(
+        &self,
+        project: ProjectId,
+        a: UserId,
+        b: UserId,
+    ) -> Result<(Option<UserWithIdentities>, Option<UserWithIdentities>)> {
+        let (a, b) = tokio::join!(self.get_user(project, a), self.get_user(project, b));
+        Ok((a?, b?))
+    }
+}
+
+/// `ver` as read: every account-linking write is conditioned on it, so any write in between
+/// (a login, a link, another merge) cancels this one and it is planned again.
+const SAME_VERSION: &str = "ver = :ver AND attribute_not_exists(merged_into)";
+
+impl AccountStore for DynamoStore {
+    async fn link_identity(&self, cmd: &LinkIdentity) -> Result<UserWithIdentities> {
+        for attempt in 0..MAX_ATTEMPTS {
+            match self.owner_of(cmd.project, &cmd.identity).await? {
+                Some(owner) if owner == cmd.primary => return Err(Error::IdentityAlreadyOnUser),
+                Some(owner) => {
+                    return self
+                        .merge(&Merge {
+                            project: cmd.project,
+                            primary: cmd.primary,
+                            secondary: owner,
+                            primary_session: cmd.primary_session,
+                            secondary_session: None,
+                            proof: None,
+                            now: cmd.now,
+                        })
+                        .await;
+                }
+                None if is_reserved(&cmd.identity) => return Err(Error::ReservedProvider),
+                None => {}
+            }
+            let primary = self
+                .get_user(cmd.project, cmd.primary)
+                .await?
+                .ok_or(Error::NotFound)?;
+            check_session(&primary.user, cmd.primary_session)?;
+            let items = vec![
+                self.put(
+                    marker_item(cmd.project, &cmd.identity, cmd.primary, cmd.now),
+                    Some("attribute_not_exists(PK)"),
+                )?,
+                self.put(
+                    identity_item(cmd.primary, &cmd.identity, cmd.now),
+                    Some("attribute_not_exists(PK)"),
+                )?,
+                self.update(
+                    profile_key(cmd.primary),
+                    "SET updated = :now ADD ver :one".into(),
+                    SAME_VERSION,
+                    HashMap::new(),
+                    HashMap::from([
+                        (":now".to_owned(), n(cmd.now)),
+                        (":one".to_owned(), n(1)),
+                        (":ver".to_owned(), n(primary.user.version)),
+                    ]),
+                )?,
+            ];
+            match transact(self, items).await? {
+                TxOutcome::Done => {
+                    let mut out = primary;
+                    out.identities.push(cmd.identity.clone());
+                    out.identities.sort();
+                    out.user.version += 1;
+                    out.user.updated_at = cmd.now;
+                    return Ok(out);
+                }
+                // Someone took the identity or changed the user meanwhile: decide again.
+                TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => backoff(attempt).await,
+            }
+        }
+        Err(Error::Unavailable(
+            "link kept meeting concurrent writers".into(),
+        ))
+    }
+
+    async fn merge(&self, cmd: &Merge) -> Result<UserWithIdentities> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let (primary, secondary) = self.both(cmd.project, cmd.primary, cmd.secondary).await?;
+            let primary = primary.ok_or(Error::NotFound)?;
+            let secondary = secondary.ok_or(Error::SecondaryNotFound)?;
+            let plan = plan_merge(&primary, &secondary, cmd)?;
+            let (p, sec) = (cmd.primary, cmd.secondary);
+
+            let mut items = Vec::with_capacity(plan.moved.len() * 3 + 3);
+            for ident in &plan.moved {
+                items.push(self.repoint(cmd.project, ident, sec, p)?);
+                items.extend(self.move_identity(ident, sec, p, cmd.now)?);
+            }
+            items.push(self.update(
+                profile_key(sec),
+                "SET merged_into = :into, updated = :now ADD sv :one, ver :one".into(),
+                SAME_VERSION,
+                HashMap::new(),
+                HashMap::from([
+                    (":into".to_owned(), s(p.to_string())),
+                    (":now".to_owned(), n(cmd.now)),
+                    (":one".to_owned(), n(1)),
+                    (":ver".to_owned(), n(secondary.user.version)),
+                ]),
+            )?);
+            let mut sets = vec!["updated = :now".to_owned()];
+            let mut names = HashMap::new();
+            let mut values = HashMap::from([
+                (":now".to_owned(), n(cmd.now)),
+                (":one".to_owned(), n(1)),
+                (":ver".to_owned(), n(primary.user.version)),
+            ]);
+            for (i, a) in plan.copied_attributes.iter().enumerate() {
+                sets.push(format!("attrs.#a{i} = :a{i}"));
+                names.insert(format!("#a{i}"), a.key().to_owned());
+                values.insert(format!(":a{i}"), attribute_to_av(a));
+            }
+            if let Some(x) = &plan.external_id {
+                sets.push("external_id = :ext".into());
+                values.insert(":ext".into(), s(x.as_str()));
+            }
+            if let Some(x) = &plan.partner_id {
+                sets.push("partner_id = :partner".into());
+                values.insert(":partner".into(), s(x.as_str()));
+            }
+            items.push(self.update(
+                profile_key(p),
+                format!("SET {} ADD sv :one, ver :one", sets.join(", ")),
+                SAME_VERSION,
+                names,
+                values,
+            )?);
+            let proof_index = items.len();
+            if let Some(proof) = &cmd.proof {
+                let mut item = key(format!("LINKPROOF#{}", proof.jti), "LINKPROOF");
+                item.insert("kind".into(), s("link_proof"));
+                item.insert(
+                    crate::store::schema::TTL_ATTRIBUTE.into(),
+                    n(proof.expires_at),
+                );
+                items.push(self.put(item, Some("attribute_not_exists(PK)"))?);
+            }
+            match transact(self, items).await? {
+                TxOutcome::Done => return Ok(apply_merge(&primary, &plan, cmd.now)),
+                TxOutcome::ConditionFailed(failed) if failed.contains(&proof_index) => {
+                    return Err(Error::InvalidLinkWith("the token was already used"));
+                }
+                TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => backoff(attempt).await,
+            }
+        }
+        Err(Error::Unavailable(
+            "merge kept meeting concurrent writers".into(),
+        ))
+    }
+
+    async fn unlink(&self, cmd: &Unlink) -> Result<Unlinked> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let primary = self
+                .get_user(cmd.project, cmd.primary)
+                .await?
+                .ok_or(Error::NotFound)?;
+            plan_unlink(&primary, cmd)?;
+            let standalone = standalone_user(cmd)?;
+            let mut remove = Vec::new();
+            match cmd.identity.provider.as_str() {
+                crate::identity::Provider::EXTERNAL_ID => remove.push("external_id"),
+                crate::identity::Provider::PARTNER => remove.push("partner_id"),
+                _ => {}
+            }
+            let remove = if remove.is_empty() {
+                String::new()
+            } else {
+                format!(" REMOVE {}", remove.join(", "))
+            };
+            let absent = Some("attribute_not_exists(PK)");
+            let mut items = vec![self.put(profile_item(&standalone), absent)?];
+            items.push(self.repoint(cmd.project, &cmd.identity, cmd.primary, standalone.id)?);
+            items.extend(self.move_identity(&cmd.identity, cmd.primary, standalone.id, cmd.now)?);
+            items.push(self.update(
+                profile_key(cmd.primary),
+                format!("SET updated = :now ADD sv :one, ver :one{remove}"),
+                SAME_VERSION,
+                HashMap::new(),
+                HashMap::from([
+                    (":now".to_owned(), n(cmd.now)),
+                    (":one".to_owned(), n(1)),
+                    (":ver".to_owned(), n(primary.user.version)),
+                ]),
+            )?);
+            match transact(self, items).await? {
+                TxOutcome::Done => {
+                    return Ok(Unlinked {
+                        primary: apply_unlink(&primary, cmd),
+                        standalone: standalone.id,
+                    });
+                }
+                TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => backoff(attempt).await,
+            }
+        }
+        Err(Error::Unavailable(
+            "unlink kept meeting concurrent writers".into(),
+        ))
     }
 }

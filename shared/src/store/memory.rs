@@ -10,6 +10,10 @@ use crate::client::{ClientId, Project, ServerClient};
 use crate::error::{Error, Result};
 use crate::identity::{IdentityKey, ProjectId, UserId};
 use crate::partner::ApiKeyHash;
+use crate::store::accounts::{
+    AccountStore, LinkIdentity, Merge, Unlink, Unlinked, apply_merge, apply_unlink, check_session,
+    is_reserved, plan_merge, plan_unlink, standalone_user,
+};
 use crate::store::{
     ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleKind, SingleLink, UserStore,
 };
@@ -29,6 +33,8 @@ struct State {
     projects: HashMap<ProjectId, Project>,
     clients: HashMap<String, ServerClient>,
     api_keys: HashMap<ApiKeyHash, ProjectId>,
+    /// `link_with` token ids already used.
+    proofs: std::collections::HashSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -55,6 +61,22 @@ impl MemoryStore {
         {
             u.merged_into = Some(into);
         }
+    }
+
+    /// Every live user with its identities, for invariant checks in tests.
+    pub fn live_users(&self) -> Vec<UserWithIdentities> {
+        self.lock()
+            .map(|s| {
+                s.users
+                    .values()
+                    .filter(|u| u.merged_into.is_none())
+                    .map(|u| UserWithIdentities {
+                        user: u.user.clone(),
+                        identities: u.identities.iter().cloned().collect(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Every uniqueness marker as `(project, identity, owner)`, for invariant checks in tests.
@@ -260,5 +282,108 @@ impl ClientStore for MemoryStore {
 
     async fn get_client(&self, id: &ClientId) -> Result<Option<ServerClient>> {
         Ok(self.lock()?.clients.get(id.as_str()).cloned())
+    }
+}
+
+impl State {
+    fn live(&self, project: ProjectId, id: UserId) -> Option<UserWithIdentities> {
+        self.users
+            .get(&id)
+            .filter(|u| u.merged_into.is_none() && u.user.project == project)
+            .map(|u| UserWithIdentities {
+                user: u.user.clone(),
+                identities: u.identities.iter().cloned().collect(),
+            })
+    }
+
+    fn store(&mut self, after: &UserWithIdentities) {
+        if let Some(stored) = self.users.get_mut(&after.user.id) {
+            stored.user = after.user.clone();
+            stored.identities = after.identities.iter().cloned().collect();
+        }
+    }
+
+    fn merge(&mut self, cmd: &Merge) -> Result<UserWithIdentities> {
+        let primary = self.live(cmd.project, cmd.primary).ok_or(Error::NotFound)?;
+        let secondary = self
+            .live(cmd.project, cmd.secondary)
+            .ok_or(Error::SecondaryNotFound)?;
+        let plan = plan_merge(&primary, &secondary, cmd)?;
+        if let Some(proof) = &cmd.proof
+            && !self.proofs.insert(proof.jti.clone())
+        {
+            return Err(Error::InvalidLinkWith("the token was already used"));
+        }
+        for ident in &plan.moved {
+            self.markers
+                .insert((cmd.project, ident.clone()), cmd.primary);
+        }
+        let after = apply_merge(&primary, &plan, cmd.now);
+        self.store(&after);
+        if let Some(s) = self.users.get_mut(&cmd.secondary) {
+            s.merged_into = Some(cmd.primary);
+            s.identities.clear();
+            s.user.session_version += 1;
+            s.user.version += 1;
+        }
+        Ok(after)
+    }
+}
+
+impl AccountStore for MemoryStore {
+    async fn link_identity(&self, cmd: &LinkIdentity) -> Result<UserWithIdentities> {
+        let mut s = self.lock()?;
+        match s.markers.get(&(cmd.project, cmd.identity.clone())).copied() {
+            Some(owner) if owner == cmd.primary => Err(Error::IdentityAlreadyOnUser),
+            Some(owner) => s.merge(&Merge {
+                project: cmd.project,
+                primary: cmd.primary,
+                secondary: owner,
+                primary_session: cmd.primary_session,
+                secondary_session: None,
+                proof: None,
+                now: cmd.now,
+            }),
+            None if is_reserved(&cmd.identity) => Err(Error::ReservedProvider),
+            None => {
+                let mut primary = s.live(cmd.project, cmd.primary).ok_or(Error::NotFound)?;
+                check_session(&primary.user, cmd.primary_session)?;
+                s.markers
+                    .insert((cmd.project, cmd.identity.clone()), cmd.primary);
+                primary.identities.push(cmd.identity.clone());
+                primary.identities.sort();
+                primary.user.version += 1;
+                primary.user.updated_at = cmd.now;
+                s.store(&primary);
+                Ok(primary)
+            }
+        }
+    }
+
+    async fn merge(&self, cmd: &Merge) -> Result<UserWithIdentities> {
+        self.lock()?.merge(cmd)
+    }
+
+    async fn unlink(&self, cmd: &Unlink) -> Result<Unlinked> {
+        let mut s = self.lock()?;
+        let primary = s.live(cmd.project, cmd.primary).ok_or(Error::NotFound)?;
+        plan_unlink(&primary, cmd)?;
+        let standalone = standalone_user(cmd)?;
+        s.markers
+            .insert((cmd.project, cmd.identity.clone()), standalone.id);
+        s.users.insert(
+            standalone.id,
+            StoredUser {
+                user: standalone.clone(),
+                identities: BTreeSet::from([cmd.identity.clone()]),
+                merged_into: None,
+            },
+        );
+        let after = apply_unlink(&primary, cmd);
+        s.store(&after);
+        Ok(Unlinked {
+            primary: after,
+            standalone: standalone.id,
+        })
     }
 }

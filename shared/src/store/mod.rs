@@ -9,6 +9,7 @@ use crate::identity::{ExternalAccountId, IdentityKey, ProjectId, Provider, Subje
 use crate::partner::ApiKeyHash;
 use crate::user::{LoginCommand, LoginOutcome, User, UserWithIdentities};
 
+pub mod accounts;
 pub mod dynamo;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;

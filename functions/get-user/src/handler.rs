@@ -1,0 +1,47 @@
+//! GET /api/v2/users/{id}: a user in Auth0's shape. A server token needs `read:users`; a user may
+//! read itself with its own token. A merged or foreign-project user is answered 404.
+
+use idlink::client::Scope;
+use idlink::error::{Error, Result};
+use idlink::http::auth0::{self, READ_SCOPES, user_json};
+use idlink::http::request::{json_response, path_param, user_token};
+use idlink::http::{Body, Request, Response};
+use idlink::identity::UserId;
+use idlink::store::UserStore;
+use idlink::store::accounts::check_session;
+use idlink::token::TokenService;
+use lambda_http::http::StatusCode;
+
+pub struct App<S> {
+    pub store: S,
+    pub tokens: TokenService,
+}
+
+pub async fn handle<S: UserStore>(
+    app: &App<S>,
+    req: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(match get(app, &req).await {
+        Ok(resp) => resp,
+        Err(e) => auth0::render(&e),
+    })
+}
+
+async fn get<S: UserStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+    let caller = app.tokens.verify_caller(user_token(req)?)?;
+    // An id that is not one of ours names nobody.
+    let id = path_param(req, "id")
+        .and_then(|id| UserId::parse(&id).ok())
+        .ok_or(Error::NotFound)?;
+    let session = caller.authorize(id, Scope::ReadUsers, "read:current_user", READ_SCOPES)?;
+    let user = app
+        .store
+        .get_user(caller.project()?, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    check_session(&user.user, session)?;
+    Ok(json_response(StatusCode::OK, &user_json(&user)))
+}
+
+#[cfg(test)]
+mod tests;

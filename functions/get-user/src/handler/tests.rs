@@ -1,0 +1,133 @@
+use super::*;
+use idlink::client::Scope;
+use idlink::identity::CustomId;
+use idlink::store::LoginStore;
+use idlink::store::memory::MemoryStore;
+use idlink::testing::{
+    Seed, expected_status, fixtures, login_user, request_from_fixture, seed_users,
+    seeded_memory_store, test_tokens,
+};
+use idlink::user::LoginCommand;
+use lambda_http::RequestExt;
+use lambda_http::http;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+async fn env() -> (App<MemoryStore>, Seed) {
+    let (store, seed) = seeded_memory_store().await;
+    (
+        App {
+            store,
+            tokens: test_tokens(),
+        },
+        seed,
+    )
+}
+
+async fn call(app: &App<MemoryStore>, token: &str, id: &str) -> (u16, Value) {
+    let req: Request = http::Request::builder()
+        .uri(format!("/api/v2/users/{id}"))
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::Empty)
+        .unwrap();
+    let req = req.with_path_parameters(HashMap::from([("id".to_owned(), id.to_owned())]));
+    let resp = handle(app, req).await.unwrap();
+    let status = resp.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(resp.body().as_ref()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn answers_auth0_shape_to_servers_and_to_the_user_itself() {
+    let (app, seed) = env().await;
+    let cmd = LoginCommand {
+        project: seed.project.id,
+        custom_id: CustomId::parse("p").unwrap(),
+        nickname: Some(idlink::identity::Nickname::parse("Nick").unwrap()),
+        attributes: idlink::attribute::Attribute::parse_list(Some(&json!([
+            {"attr_type":"server","key":"tier","permission":"private","value":"gold"},
+            {"attr_type":"client","key":"theme","permission":"public","value":"dark"}
+        ])))
+        .unwrap(),
+        social: Some(idlink::identity::IdentityKey::social("xbox", &json!("1")).unwrap()),
+        end_other_sessions: false,
+        now: 1_795_420_800,
+    };
+    let user = app.store.login(&cmd).await.unwrap().user;
+    let server = seed.server_token(&app.tokens, &[Scope::ReadUsers]);
+    let (status, body) = call(&app, &server, &user.id.to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user_id"], user.id.to_string());
+    assert_eq!(body["nickname"], "Nick");
+    assert_eq!(body["created_at"], "2026-11-23T08:00:00Z");
+    assert_eq!(body["app_metadata"], json!({"tier": "gold"}));
+    assert_eq!(body["user_metadata"], json!({"theme": "dark"}));
+    assert_eq!(
+        body["identities"],
+        json!([
+            {"connection": "server_custom_id", "provider": "server_custom_id", "user_id": "p", "isSocial": false},
+            {"connection": "xbox", "provider": "xbox", "user_id": "1", "isSocial": true}
+        ])
+    );
+    let own = app
+        .tokens
+        .issue_user_token(&user, None, None, idlink::config::now())
+        .unwrap();
+    assert_eq!(call(&app, &own, &user.id.to_string()).await.0, 200);
+
+    let other = login_user(&app.store, &seed, "other").await;
+    let (status, body) = call(&app, &own, &other.id.to_string()).await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (403, Some("operation_not_permitted"))
+    );
+    let login_only = seed.server_token(&app.tokens, &[Scope::UsersLogin]);
+    let (status, body) = call(&app, &login_only, &user.id.to_string()).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (
+            403,
+            Some("Insufficient scope, expected any of: read:users, read:current_user")
+        )
+    );
+    for id in [UserId::new_random().to_string(), "auth0|123".to_owned()] {
+        let (status, body) = call(&app, &server, &id).await;
+        assert_eq!(
+            (status, body["errorCode"].as_str()),
+            (404, Some("inexistent_user"))
+        );
+    }
+    let foreign = Seed::create(&app.store, None).await;
+    let (status, _) = call(
+        &app,
+        &foreign.server_token(&app.tokens, &Scope::ALL),
+        &user.id.to_string(),
+    )
+    .await;
+    assert_eq!(status, 404, "another project's user does not exist");
+    app.store.tombstone(other.id, user.id);
+    assert_eq!(call(&app, &server, &other.id.to_string()).await.0, 404);
+}
+
+#[tokio::test]
+async fn event_fixtures() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/get-user");
+    let all = fixtures(&dir);
+    assert!(all.len() >= 5);
+    for (name, text) in all {
+        let (app, seed) = env().await;
+        let mut values = seed.placeholders(&app.tokens);
+        seed_users(&app.store, &app.tokens, &seed, &mut values).await;
+        let resp = handle(&app, request_from_fixture(&text, &values))
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(
+            resp.status().as_u16(),
+            expected_status(&name),
+            "{name}: {body}"
+        );
+    }
+}

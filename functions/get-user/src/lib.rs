@@ -1,0 +1,3 @@
+//! The get-user function: its handler, also used by tests/ and the benchmark.
+
+pub mod handler;

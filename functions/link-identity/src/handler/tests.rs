@@ -1,0 +1,420 @@
+use super::*;
+use idlink::identity::{CustomId, ExternalAccountId, ProjectId};
+use idlink::store::memory::MemoryStore;
+use idlink::store::{LinkStore, LoginStore, SingleLink, UserStore};
+use idlink::testing::{
+    Seed, expected_status, fixtures, login_user, request_from_fixture, seed_users,
+    seeded_memory_store, test_tokens,
+};
+use idlink::user::{LoginCommand, User};
+use lambda_http::RequestExt;
+use lambda_http::http;
+use serde_json::json;
+use std::collections::HashMap;
+
+struct Env {
+    app: App<MemoryStore>,
+    seed: Seed,
+}
+
+async fn env() -> Env {
+    let (store, seed) = seeded_memory_store().await;
+    Env {
+        app: App {
+            store,
+            tokens: test_tokens(),
+        },
+        seed,
+    }
+}
+
+impl Env {
+    async fn call(&self, token: &str, id: &str, body: Value) -> (u16, Value) {
+        let req: Request = http::Request::builder()
+            .method("POST")
+            .uri(format!("/api/v2/users/{id}/identities"))
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let req = req.with_path_parameters(HashMap::from([("id".to_owned(), id.to_owned())]));
+        let resp = handle(&self.app, req).await.unwrap();
+        let status = resp.status().as_u16();
+        (
+            status,
+            serde_json::from_slice(resp.body().as_ref()).unwrap(),
+        )
+    }
+
+    fn server(&self) -> String {
+        self.seed.server_token(&self.app.tokens, &Scope::ALL)
+    }
+
+    fn token(&self, user: &User, at: i64) -> String {
+        self.app
+            .tokens
+            .issue_user_token(user, None, None, at)
+            .unwrap()
+    }
+
+    async fn user(&self, custom: &str) -> User {
+        login_user(&self.app.store, &self.seed, custom).await
+    }
+
+    async fn login(&self, custom: &str, social: Option<(&str, &str)>) -> User {
+        let cmd = LoginCommand {
+            project: self.seed.project.id,
+            custom_id: CustomId::parse(custom).unwrap(),
+            nickname: None,
+            attributes: Vec::new(),
+            social: social.map(|(p, s)| IdentityKey::social(p, &json!(s)).unwrap()),
+            end_other_sessions: false,
+            now: now(),
+        };
+        self.app.store.login(&cmd).await.unwrap().user
+    }
+}
+
+fn providers(body: &Value) -> Vec<(String, String)> {
+    body.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["provider"].as_str().unwrap().to_owned(),
+                i["user_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn server_link_attaches_a_free_identity_and_merges_a_held_one() {
+    let env = env().await;
+    let a = env.user("a").await;
+    let b = env.login("b", Some(("steam", "77"))).await;
+    let a_token = env.token(&a, now());
+    let b_token = env.token(&b, now());
+
+    let (status, body) = env
+        .call(
+            &env.server(),
+            &a.id.to_string(),
+            json!({"provider": "xbox", "user_id": 4352354}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(providers(&body).contains(&("xbox".into(), "4352354".into())));
+    assert_eq!(body[0]["connection"], body[0]["provider"]);
+
+    let (status, body) = env
+        .call(
+            &env.server(),
+            &a.id.to_string(),
+            json!({"provider": "server_custom_id", "user_id": "b"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let got = providers(&body);
+    for expected in [
+        ("server_custom_id", "a"),
+        ("server_custom_id", "b"),
+        ("steam", "77"),
+        ("xbox", "4352354"),
+    ] {
+        assert!(
+            got.contains(&(expected.0.into(), expected.1.into())),
+            "{expected:?} in {got:?}"
+        );
+    }
+    assert!(
+        env.app
+            .store
+            .get_user(env.seed.project.id, b.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "b is a tombstone"
+    );
+    // Logging in as the former secondary lands on the primary; both users' old tokens are dead.
+    assert_eq!(env.user("b").await.id, a.id);
+    for old in [&a_token, &b_token] {
+        assert!(
+            env.app
+                .tokens
+                .verify_user_session(old, &env.app.store)
+                .await
+                .is_err()
+        );
+    }
+    let (status, body) = env
+        .call(
+            &env.server(),
+            &a.id.to_string(),
+            json!({"provider": "steam", "user_id": "77"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (409, Some("identity_conflict"))
+    );
+}
+
+#[tokio::test]
+async fn refusals_write_nothing() {
+    let env = env().await;
+    let a = env.user("a").await;
+    let b = env.user("b").await;
+    for (user, ext) in [(&a, "EA"), (&b, "EB")] {
+        env.app
+            .store
+            .link_single(&SingleLink::external_id(
+                env.seed.project.id,
+                user.id,
+                &ExternalAccountId::parse(ext).unwrap(),
+                1,
+            ))
+            .await
+            .unwrap();
+    }
+    let before = env.app.store.markers().len();
+    let id = a.id.to_string();
+    let nobody = UserId::new_random().to_string();
+    let s = env.server();
+    let cases: Vec<(String, &str, Value, u16, &str)> = vec![
+        (
+            s.clone(),
+            id.as_str(),
+            json!({"provider": "server_custom_id", "user_id": "b"}),
+            409,
+            "identity_conflict",
+        ),
+        (
+            s.clone(),
+            id.as_str(),
+            json!({"provider": "server_custom_id", "user_id": "nobody"}),
+            400,
+            "operation_not_permitted",
+        ),
+        (
+            s.clone(),
+            id.as_str(),
+            json!({"provider": "xbox", "user_id": "1", "extra": true}),
+            400,
+            "invalid_body",
+        ),
+        (s.clone(), id.as_str(), json!({}), 400, "invalid_body"),
+        (
+            s.clone(),
+            id.as_str(),
+            json!({"provider": "xbox"}),
+            400,
+            "invalid_body",
+        ),
+        (
+            s.clone(),
+            id.as_str(),
+            json!({"provider": "xbox", "user_id": 1.5}),
+            400,
+            "invalid_body",
+        ),
+        (
+            s.clone(),
+            id.as_str(),
+            json!({"provider": "xbox", "user_id": "1", "link_with": "x"}),
+            400,
+            "invalid_body",
+        ),
+        (
+            s.clone(),
+            id.as_str(),
+            json!({"provider": "xbox", "user_id": "1", "connection_id": "nope"}),
+            400,
+            "invalid_body",
+        ),
+        (
+            s.clone(),
+            nobody.as_str(),
+            json!({"provider": "xbox", "user_id": "1"}),
+            404,
+            "inexistent_user",
+        ),
+        (
+            env.token(&a, now()),
+            id.as_str(),
+            json!({"provider": "xbox", "user_id": "1"}),
+            403,
+            "insufficient_scope",
+        ),
+        (
+            env.seed.server_token(&env.app.tokens, &[Scope::ReadUsers]),
+            id.as_str(),
+            json!({"provider": "xbox", "user_id": "1"}),
+            403,
+            "insufficient_scope",
+        ),
+        (
+            "garbage".into(),
+            id.as_str(),
+            json!({"provider": "xbox", "user_id": "1"}),
+            401,
+            "invalid_token",
+        ),
+    ];
+    for (i, (token, target, body, status, code)) in cases.into_iter().enumerate() {
+        let (got, answer) = env.call(&token, target, body).await;
+        assert_eq!(
+            (got, answer["errorCode"].as_str()),
+            (status, Some(code)),
+            "case {i}: {answer}"
+        );
+        assert_eq!(answer["statusCode"], status);
+        assert!(answer["error"].is_string() && answer["message"].is_string());
+    }
+    assert_eq!(env.app.store.markers().len(), before, "nothing written");
+    assert!(
+        env.app
+            .store
+            .get_user(env.seed.project.id, b.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let (_, answer) = env
+        .call(
+            &env.seed.server_token(&env.app.tokens, &[Scope::ReadUsers]),
+            &id,
+            json!({"provider": "xbox", "user_id": "1"}),
+        )
+        .await;
+    assert_eq!(
+        answer["message"],
+        "Insufficient scope, expected any of: update:users, update:current_user_identities"
+    );
+}
+
+#[tokio::test]
+async fn link_with_proves_both_accounts() {
+    let env = env().await;
+    let a = env.user("a").await;
+    let b = env.user("b").await;
+    let c = env.user("c").await;
+    let id = a.id.to_string();
+    let mine = env.token(&a, now());
+    let other_project = Seed::create(&env.app.store, None).await;
+    let foreign = login_user(&env.app.store, &other_project, "f").await;
+    let refusals: Vec<(String, Value, u16, &str)> = vec![
+        (
+            mine.clone(),
+            json!({"link_with": env.token(&b, now() - 2 * 86_400)}),
+            400,
+            "invalid_body",
+        ),
+        (
+            mine.clone(),
+            json!({"link_with": env.token(&b, now() - 600)}),
+            400,
+            "invalid_body",
+        ),
+        (
+            mine.clone(),
+            json!({"link_with": env.token(&foreign, now())}),
+            400,
+            "invalid_body",
+        ),
+        (
+            mine.clone(),
+            json!({"link_with": env.token(&a, now())}),
+            400,
+            "operation_not_permitted",
+        ),
+        (
+            mine.clone(),
+            json!({"link_with": "not.a.token"}),
+            400,
+            "invalid_body",
+        ),
+        (
+            mine.clone(),
+            json!({"link_with": env.seed.server_token(&env.app.tokens, &Scope::ALL)}),
+            400,
+            "invalid_body",
+        ),
+        (
+            env.token(&c, now()),
+            json!({"link_with": env.token(&b, now())}),
+            403,
+            "operation_not_permitted",
+        ),
+    ];
+    for (i, (token, body, status, code)) in refusals.into_iter().enumerate() {
+        let (got, answer) = env.call(&token, &id, body).await;
+        assert_eq!(
+            (got, answer["errorCode"].as_str()),
+            (status, Some(code)),
+            "case {i}: {answer}"
+        );
+    }
+    assert!(
+        env.app
+            .store
+            .get_user(env.seed.project.id, b.id)
+            .await
+            .unwrap()
+            .is_some(),
+        "nothing merged"
+    );
+    assert!(
+        env.app
+            .store
+            .get_user(ProjectId::new_random(), b.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let proof = env.token(&b, now());
+    let (status, body) = env.call(&mine, &id, json!({"link_with": proof})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(providers(&body).len(), 2);
+    // Replayed: refused (the secondary is gone, and the proof is spent).
+    let (status, _) = env
+        .call(
+            &env.token(&env.user("a").await, now()),
+            &id,
+            json!({"link_with": proof}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    // The caller's own token died with the merge.
+    let (status, body) = env
+        .call(&mine, &id, json!({"link_with": env.token(&c, now())}))
+        .await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (401, Some("invalid_token"))
+    );
+}
+
+#[tokio::test]
+async fn event_fixtures() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/link-identity");
+    let all = fixtures(&dir);
+    assert!(all.len() >= 6);
+    for (name, text) in all {
+        let env = env().await;
+        let mut values = env.seed.placeholders(&env.app.tokens);
+        seed_users(&env.app.store, &env.app.tokens, &env.seed, &mut values).await;
+        let resp = handle(&env.app, request_from_fixture(&text, &values))
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(
+            resp.status().as_u16(),
+            expected_status(&name),
+            "{name}: {body}"
+        );
+        if resp.status().as_u16() >= 400 {
+            assert_eq!(body["statusCode"], resp.status().as_u16(), "{name}");
+        }
+    }
+}

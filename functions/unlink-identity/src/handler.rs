@@ -1,0 +1,66 @@
+//! DELETE /api/v2/users/{id}/identities/{provider}/{user_id}: the identity leaves {id} and becomes
+//! a standalone user (as in Auth0). The user's last identity and the custom ID its login rests on
+//! cannot be removed. {id}'s tokens are ended; answers its remaining identities.
+
+use idlink::client::Scope;
+use idlink::config::now;
+use idlink::error::{Error, Result};
+use idlink::http::auth0::{self, LINK_SCOPES, identities_json};
+use idlink::http::request::{json_response, path_param, user_token};
+use idlink::http::{Body, Request, Response};
+use idlink::identity::{IdentityKey, Provider, Subject, UserId};
+use idlink::store::accounts::{AccountStore, Unlink};
+use idlink::token::TokenService;
+use lambda_http::http::StatusCode;
+
+pub struct App<S> {
+    pub store: S,
+    pub tokens: TokenService,
+}
+
+pub async fn handle<S: AccountStore>(
+    app: &App<S>,
+    req: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(match unlink(app, &req).await {
+        Ok(resp) => resp,
+        Err(e) => auth0::render(&e),
+    })
+}
+
+async fn unlink<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+    let caller = app.tokens.verify_caller(user_token(req)?)?;
+    let primary = path_param(req, "id")
+        .and_then(|id| UserId::parse(&id).ok())
+        .ok_or(Error::NotFound)?;
+    let identity = IdentityKey {
+        provider: Provider::parse_any(
+            "provider",
+            &path_param(req, "provider").unwrap_or_default(),
+        )?,
+        subject: Subject::parse(&path_param(req, "user_id").unwrap_or_default())?,
+    };
+    let primary_session = caller.authorize(
+        primary,
+        Scope::UpdateUsers,
+        "update:current_user_identities",
+        LINK_SCOPES,
+    )?;
+    let unlinked = app
+        .store
+        .unlink(&Unlink {
+            project: caller.project()?,
+            primary,
+            identity,
+            primary_session,
+            now: now(),
+        })
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &identities_json(&unlinked.primary),
+    ))
+}
+
+#[cfg(test)]
+mod tests;

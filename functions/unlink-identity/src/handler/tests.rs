@@ -1,0 +1,161 @@
+use super::*;
+use idlink::identity::CustomId;
+use idlink::store::memory::MemoryStore;
+use idlink::store::{LoginStore, UserStore};
+use idlink::testing::{
+    Seed, expected_status, fixtures, request_from_fixture, seed_users, seeded_memory_store,
+    test_tokens,
+};
+use idlink::user::{LoginCommand, User};
+use lambda_http::RequestExt;
+use lambda_http::http;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+struct Env {
+    app: App<MemoryStore>,
+    seed: Seed,
+}
+
+async fn env() -> Env {
+    let (store, seed) = seeded_memory_store().await;
+    Env {
+        app: App {
+            store,
+            tokens: test_tokens(),
+        },
+        seed,
+    }
+}
+
+impl Env {
+    async fn call(&self, token: &str, id: &str, provider: &str, user_id: &str) -> (u16, Value) {
+        let req: Request = http::Request::builder()
+            .method("DELETE")
+            .uri(format!(
+                "/api/v2/users/{id}/identities/{provider}/{user_id}"
+            ))
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::Empty)
+            .unwrap();
+        let req = req.with_path_parameters(HashMap::from([
+            ("id".to_owned(), id.to_owned()),
+            ("provider".to_owned(), provider.to_owned()),
+            ("user_id".to_owned(), user_id.to_owned()),
+        ]));
+        let resp = handle(&self.app, req).await.unwrap();
+        let status = resp.status().as_u16();
+        (
+            status,
+            serde_json::from_slice(resp.body().as_ref()).unwrap(),
+        )
+    }
+
+    async fn login(&self, custom: &str, social: Option<(&str, &str)>) -> User {
+        let cmd = LoginCommand {
+            project: self.seed.project.id,
+            custom_id: CustomId::parse(custom).unwrap(),
+            nickname: None,
+            attributes: Vec::new(),
+            social: social.map(|(p, s)| IdentityKey::social(p, &json!(s)).unwrap()),
+            end_other_sessions: false,
+            now: now(),
+        };
+        self.app.store.login(&cmd).await.unwrap().user
+    }
+}
+
+#[tokio::test]
+async fn an_unlinked_identity_becomes_a_standalone_user() {
+    let env = env().await;
+    let a = env.login("a", Some(("steam", "9"))).await;
+    let a_token = env
+        .app
+        .tokens
+        .issue_user_token(&a, None, None, now())
+        .unwrap();
+    let (status, body) = env.call(&a_token, &a.id.to_string(), "steam", "9").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!([{"connection": "server_custom_id", "provider": "server_custom_id", "user_id": "a", "isSocial": false}])
+    );
+    let steam = IdentityKey::social("steam", &json!("9")).unwrap();
+    let owner = env
+        .app
+        .store
+        .owner_of(env.seed.project.id, &steam)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(owner, a.id);
+    let standalone = env
+        .app
+        .store
+        .get_user(env.seed.project.id, owner)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(standalone.identities, vec![steam]);
+    assert!(
+        env.app
+            .tokens
+            .verify_user_session(&a_token, &env.app.store)
+            .await
+            .is_err(),
+        "tokens ended"
+    );
+
+    // Its last identity cannot leave it; nor can a user's custom ID.
+    let server = env.seed.server_token(&env.app.tokens, &Scope::ALL);
+    let (status, body) = env.call(&server, &owner.to_string(), "steam", "9").await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (400, Some("operation_not_permitted"))
+    );
+    let b = env.login("b", Some(("psn", "1"))).await;
+    let (status, body) = env
+        .call(&server, &b.id.to_string(), "server_custom_id", "b")
+        .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (400, Some("Main identity cannot be removed."))
+    );
+    let (status, _) = env.call(&server, &b.id.to_string(), "xbox", "nope").await;
+    assert_eq!(status, 404);
+    let (status, body) = env
+        .call(
+            &env.seed.server_token(&env.app.tokens, &[Scope::ReadUsers]),
+            &b.id.to_string(),
+            "psn",
+            "1",
+        )
+        .await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
+    let (status, _) = env.call(&server, &b.id.to_string(), "psn", "1").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn event_fixtures() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/unlink-identity");
+    let all = fixtures(&dir);
+    assert!(all.len() >= 4);
+    for (name, text) in all {
+        let env = env().await;
+        let mut values = env.seed.placeholders(&env.app.tokens);
+        seed_users(&env.app.store, &env.app.tokens, &env.seed, &mut values).await;
+        let resp = handle(&env.app, request_from_fixture(&text, &values))
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(
+            resp.status().as_u16(),
+            expected_status(&name),
+            "{name}: {body}"
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! The unlink-identity function: its handler, also used by tests/ and the benchmark.
+
+pub mod handler;

@@ -1,0 +1,213 @@
+//! Linking, merging and unlinking accounts (invariants 1, 4, 5 and 6 of DESIGN.md). The rules are
+//! pure functions over the users as read, shared by both stores; each store then writes the
+//! decision in one atomic step conditioned on nothing having changed since the read.
+
+use std::future::Future;
+
+use crate::error::{Error, Result, TokenProblem};
+use crate::identity::{CustomId, IdentityKey, ProjectId, Provider, UserId};
+use crate::user::{User, UserWithIdentities};
+
+/// A merge moves three items per identity (marker, old and new identity item) plus both profiles
+/// and the link proof; DynamoDB takes 100 items in one transaction.
+pub const MAX_MERGE_IDENTITIES: usize = 32;
+
+/// A single-use proof of control of the secondary account (a `link_with` token's id).
+#[derive(Debug, Clone)]
+pub struct LinkProof {
+    pub jti: String,
+    /// Unix seconds: the record may go when the token could no longer be used anyway.
+    pub expires_at: i64,
+}
+
+/// Link `identity` to `primary`: attach it if nobody holds it, merge its holder otherwise.
+#[derive(Debug, Clone)]
+pub struct LinkIdentity {
+    pub project: ProjectId,
+    pub primary: UserId,
+    pub identity: IdentityKey,
+    /// The caller's session version when it acts with its own user token.
+    pub primary_session: Option<u64>,
+    pub now: i64,
+}
+
+/// Merge `secondary` (and all it holds) into `primary`.
+#[derive(Debug, Clone)]
+pub struct Merge {
+    pub project: ProjectId,
+    pub primary: UserId,
+    pub secondary: UserId,
+    pub primary_session: Option<u64>,
+    pub secondary_session: Option<u64>,
+    pub proof: Option<LinkProof>,
+    pub now: i64,
+}
+
+/// Detach `identity` from `primary`; it becomes a standalone user.
+#[derive(Debug, Clone)]
+pub struct Unlink {
+    pub project: ProjectId,
+    pub primary: UserId,
+    pub identity: IdentityKey,
+    pub primary_session: Option<u64>,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Unlinked {
+    pub primary: UserWithIdentities,
+    /// The new standalone user now holding the identity.
+    pub standalone: UserId,
+}
+
+pub trait AccountStore: Send + Sync {
+    fn link_identity(
+        &self,
+        cmd: &LinkIdentity,
+    ) -> impl Future<Output = Result<UserWithIdentities>> + Send;
+    fn merge(&self, cmd: &Merge) -> impl Future<Output = Result<UserWithIdentities>> + Send;
+    fn unlink(&self, cmd: &Unlink) -> impl Future<Output = Result<Unlinked>> + Send;
+}
+
+/// A token's session must still be the user's.
+pub fn check_session(user: &User, session: Option<u64>) -> Result<()> {
+    match session {
+        Some(sv) if sv != user.session_version => Err(Error::InvalidToken(TokenProblem::Revoked)),
+        _ => Ok(()),
+    }
+}
+
+/// What a merge changes on the primary, decided before anything is written.
+#[derive(Debug, Clone)]
+pub struct MergePlan {
+    pub moved: Vec<IdentityKey>,
+    /// Attributes only the secondary has (the primary wins on shared keys).
+    pub copied_attributes: Vec<crate::attribute::Attribute>,
+    pub external_id: Option<String>,
+    pub partner_id: Option<String>,
+}
+
+fn single_conflict(a: &Option<String>, b: &Option<String>) -> bool {
+    matches!((a, b), (Some(x), Some(y)) if x != y)
+}
+
+pub fn plan_merge(
+    primary: &UserWithIdentities,
+    secondary: &UserWithIdentities,
+    cmd: &Merge,
+) -> Result<MergePlan> {
+    let (p, s) = (&primary.user, &secondary.user);
+    if p.id == s.id {
+        return Err(Error::SameUser);
+    }
+    check_session(p, cmd.primary_session)?;
+    if cmd
+        .secondary_session
+        .is_some_and(|sv| sv != s.session_version)
+    {
+        return Err(Error::InvalidLinkWith(
+            "the secondary account's session has ended",
+        ));
+    }
+    if single_conflict(&p.external_id, &s.external_id) {
+        return Err(Error::ConflictingSingleIdentities("external ID"));
+    }
+    if single_conflict(&p.partner_id, &s.partner_id) {
+        return Err(Error::ConflictingSingleIdentities("partner identifier"));
+    }
+    if secondary.identities.len() > MAX_MERGE_IDENTITIES {
+        return Err(Error::TooManyIdentities);
+    }
+    Ok(MergePlan {
+        moved: secondary.identities.clone(),
+        copied_attributes: s
+            .attributes
+            .iter()
+            .filter(|a| p.attributes.iter().all(|b| b.key() != a.key()))
+            .cloned()
+            .collect(),
+        external_id: s.external_id.clone().filter(|_| p.external_id.is_none()),
+        partner_id: s.partner_id.clone().filter(|_| p.partner_id.is_none()),
+    })
+}
+
+/// The primary as a merge leaves it.
+pub fn apply_merge(primary: &UserWithIdentities, plan: &MergePlan, now: i64) -> UserWithIdentities {
+    let mut out = primary.clone();
+    out.identities.extend(plan.moved.iter().cloned());
+    out.identities.sort();
+    out.user
+        .attributes
+        .extend(plan.copied_attributes.iter().cloned());
+    out.user.attributes.sort_by(|a, b| a.key().cmp(b.key()));
+    if plan.external_id.is_some() {
+        out.user.external_id = plan.external_id.clone();
+    }
+    if plan.partner_id.is_some() {
+        out.user.partner_id = plan.partner_id.clone();
+    }
+    out.user.session_version += 1;
+    out.user.version += 1;
+    out.user.updated_at = now;
+    out
+}
+
+/// An identity may leave its user unless it is the user's last, or the custom ID its login
+/// rests on.
+pub fn plan_unlink(primary: &UserWithIdentities, cmd: &Unlink) -> Result<()> {
+    check_session(&primary.user, cmd.primary_session)?;
+    if !primary.identities.contains(&cmd.identity) {
+        return Err(Error::IdentityNotFound);
+    }
+    if primary.identities.len() == 1 {
+        return Err(Error::LastIdentity);
+    }
+    let main = primary.user.custom_id.as_ref().map(IdentityKey::custom_id);
+    if main.as_ref() == Some(&cmd.identity) {
+        return Err(Error::MainIdentity);
+    }
+    Ok(())
+}
+
+/// The standalone user an unlinked identity becomes; a custom ID, external ID or partner
+/// identifier keeps working as such for it.
+pub fn standalone_user(cmd: &Unlink) -> Result<User> {
+    let subject = cmd.identity.subject.as_str();
+    let of = |p: &str| (cmd.identity.provider.as_str() == p).then(|| subject.to_owned());
+    Ok(User {
+        id: UserId::new_random(),
+        project: cmd.project,
+        custom_id: of(Provider::CUSTOM_ID)
+            .map(|c| CustomId::parse(&c))
+            .transpose()?,
+        nickname: None,
+        external_id: of(Provider::EXTERNAL_ID),
+        partner_id: of(Provider::PARTNER),
+        attributes: Vec::new(),
+        session_version: 0,
+        version: 1,
+        created_at: cmd.now,
+        updated_at: cmd.now,
+        last_login: cmd.now,
+    })
+}
+
+/// The primary as an unlink leaves it.
+pub fn apply_unlink(primary: &UserWithIdentities, cmd: &Unlink) -> UserWithIdentities {
+    let mut out = primary.clone();
+    out.identities.retain(|i| i != &cmd.identity);
+    match cmd.identity.provider.as_str() {
+        Provider::EXTERNAL_ID => out.user.external_id = None,
+        Provider::PARTNER => out.user.partner_id = None,
+        _ => {}
+    }
+    out.user.session_version += 1;
+    out.user.version += 1;
+    out.user.updated_at = cmd.now;
+    out
+}
+
+/// Identities only idlink's own endpoints create; a link may merge their holder, never mint one.
+pub fn is_reserved(identity: &IdentityKey) -> bool {
+    Provider::RESERVED.contains(&identity.provider.as_str())
+}
