@@ -306,3 +306,115 @@ async fn partner_functions_round_trips_and_policies() {
     );
     assert_eq!(actions(&resolved), granted("ResolveIdentifierFunction"));
 }
+
+#[tokio::test]
+async fn account_functions_round_trips_and_policies() {
+    use lambda_http::RequestExt;
+    let (store, recorder) = recording_store().await;
+    let seed = Seed::create(&store, None).await;
+    let a = idlink::testing::login_user(&store, &seed, "a").await;
+    idlink::testing::login_user(&store, &seed, "b").await;
+    let keys = idlink::testing::test_key_json();
+    let token = seed.server_token(&idlink::testing::tokens_from(&keys), &Scope::ALL);
+    let request =
+        |method: &str, path: String, params: &[(&str, &str)], body: Option<serde_json::Value>| {
+            let req: Request = http::Request::builder()
+                .method(method)
+                .uri(&path)
+                .header("authorization", format!("Bearer {token}"))
+                .body(
+                    body.map(|b| Body::from(b.to_string()))
+                        .unwrap_or(Body::Empty),
+                )
+                .unwrap();
+            req.with_path_parameters(
+                params
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<std::collections::HashMap<_, _>>(),
+            )
+        };
+    let id = a.id.to_string();
+    recorder.take();
+
+    let get = get_user::handler::App {
+        store: store.clone(),
+        tokens: idlink::testing::tokens_from(&keys),
+    };
+    let resp = get_user::handler::handle(
+        &get,
+        request("GET", format!("/api/v2/users/{id}"), &[("id", &id)], None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let calls = recorder.take();
+    assert_eq!(operations(&calls), ["Query"]);
+    assert_eq!(actions(&calls), granted("GetUserFunction"));
+
+    let link = link_identity::handler::App {
+        store: store.clone(),
+        tokens: idlink::testing::tokens_from(&keys),
+    };
+    let body = serde_json::json!({"provider": "server_custom_id", "user_id": "b"});
+    let resp = link_identity::handler::handle(
+        &link,
+        request(
+            "POST",
+            format!("/api/v2/users/{id}/identities"),
+            &[("id", &id)],
+            Some(body),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 201);
+    let merged = recorder.take();
+    assert_eq!(
+        operations(&merged),
+        ["GetItem", "Query", "Query", "TransactWriteItems"],
+        "owner, both users, one transaction"
+    );
+    let body = serde_json::json!({"provider": "xbox", "user_id": "7"});
+    let resp = link_identity::handler::handle(
+        &link,
+        request(
+            "POST",
+            format!("/api/v2/users/{id}/identities"),
+            &[("id", &id)],
+            Some(body),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 201);
+    let attached = recorder.take();
+    assert_eq!(
+        operations(&attached),
+        ["GetItem", "Query", "TransactWriteItems"]
+    );
+    let mut all = merged;
+    all.extend(attached);
+    assert_eq!(actions(&all), granted("LinkIdentityFunction"));
+
+    let unlink = unlink_identity::handler::App {
+        store,
+        tokens: idlink::testing::tokens_from(&keys),
+    };
+    let params = [("id", id.as_str()), ("provider", "xbox"), ("user_id", "7")];
+    let resp = unlink_identity::handler::handle(
+        &unlink,
+        request(
+            "DELETE",
+            format!("/api/v2/users/{id}/identities/xbox/7"),
+            &params,
+            None,
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let calls = recorder.take();
+    assert_eq!(operations(&calls), ["Query", "TransactWriteItems"]);
+    assert_eq!(actions(&calls), granted("UnlinkIdentityFunction"));
+}

@@ -7,6 +7,7 @@ use idlink::attribute::Attribute;
 use idlink::client::{ClientId, Scope};
 use idlink::identity::{CustomId, ExternalAccountId, IdentityKey, Nickname, ProjectId, UserId};
 use idlink::partner::{ApiKeyHash, PartnerIdentifier, Pepper};
+use idlink::store::accounts::{AccountStore, LinkIdentity, LinkProof, Merge, Unlink};
 use idlink::store::{
     ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleKind, SingleLink, UserStore,
 };
@@ -14,8 +15,8 @@ use idlink::testing::Seed;
 use idlink::user::LoginCommand;
 use serde_json::json;
 
-trait Store: LoginStore + UserStore + ClientStore + LinkStore + ApiKeyStore {}
-impl<T: LoginStore + UserStore + ClientStore + LinkStore + ApiKeyStore> Store for T {}
+trait Store: LoginStore + UserStore + ClientStore + LinkStore + ApiKeyStore + AccountStore {}
+impl<T: LoginStore + UserStore + ClientStore + LinkStore + ApiKeyStore + AccountStore> Store for T {}
 
 fn login(project: ProjectId, custom: &str, now: i64) -> LoginCommand {
     LoginCommand {
@@ -396,6 +397,285 @@ async fn api_keys_name_their_project(store: impl Store) {
     );
 }
 
+fn attach(project: ProjectId, primary: UserId, identity: IdentityKey) -> LinkIdentity {
+    LinkIdentity {
+        project,
+        primary,
+        identity,
+        primary_session: None,
+        now: 50,
+    }
+}
+
+fn merge_cmd(project: ProjectId, primary: UserId, secondary: UserId, jti: Option<&str>) -> Merge {
+    Merge {
+        project,
+        primary,
+        secondary,
+        primary_session: None,
+        secondary_session: None,
+        proof: jti.map(|j| LinkProof {
+            jti: j.to_owned(),
+            expires_at: 4_000_000_000,
+        }),
+        now: 60,
+    }
+}
+
+async fn merge_moves_everything_and_tombstones_the_secondary(store: impl Store) {
+    let project = ProjectId::new_random();
+    let mut a_cmd = login(project, "a", 1);
+    a_cmd.attributes = attrs(0..2, 1);
+    let a = store.login(&a_cmd).await.unwrap().user;
+    let mut b_cmd = login(project, "b", 1);
+    b_cmd.social = Some(social("steam", "1"));
+    b_cmd.attributes = attrs(1..3, 2);
+    let b = store.login(&b_cmd).await.unwrap().user;
+    store
+        .link_single(&SingleLink::external_id(project, b.id, &ext("EB"), 2))
+        .await
+        .unwrap();
+
+    let merged = store
+        .link_identity(&attach(
+            project,
+            a.id,
+            IdentityKey::custom_id(&CustomId::parse("b").unwrap()),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(merged.identities.len(), 4, "{:?}", merged.identities);
+    assert_eq!(merged.user.external_id.as_deref(), Some("EB"));
+    let values: Vec<(String, serde_json::Value)> = merged
+        .user
+        .attributes
+        .iter()
+        .map(|x| (x.key().to_owned(), x.value()))
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            ("k0".into(), json!(1)),
+            ("k1".into(), json!(1)),
+            ("k2".into(), json!(2))
+        ],
+        "the primary wins on shared keys"
+    );
+    assert_eq!(merged.user.session_version, a.session_version + 1);
+    // What the store holds is what the merge answered.
+    assert_eq!(
+        store.get_user(project, a.id).await.unwrap().unwrap(),
+        merged
+    );
+    assert!(store.get_user(project, b.id).await.unwrap().is_none());
+    assert_eq!(
+        store.session_version(b.id).await.unwrap(),
+        None,
+        "b's tokens are dead"
+    );
+    assert_eq!(
+        store
+            .owner_of(project, &social("steam", "1"))
+            .await
+            .unwrap(),
+        Some(a.id)
+    );
+    // Logging in by the former secondary's custom ID lands on the primary.
+    let again = store.login(&login(project, "b", 3)).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.user.id, a.id);
+    assert!(matches!(
+        store.merge(&merge_cmd(project, a.id, b.id, None)).await,
+        Err(Error::SecondaryNotFound)
+    ));
+}
+
+async fn link_attaches_free_identities_and_refuses_before_writing(store: impl Store) {
+    let project = ProjectId::new_random();
+    let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+    let b = store.login(&login(project, "b", 1)).await.unwrap().user;
+    let attached = store
+        .link_identity(&attach(project, a.id, social("xbox", "9")))
+        .await
+        .unwrap();
+    assert_eq!(attached.identities.len(), 2);
+    assert_eq!(
+        store.owner_of(project, &social("xbox", "9")).await.unwrap(),
+        Some(a.id)
+    );
+    assert!(matches!(
+        store
+            .link_identity(&attach(project, a.id, social("xbox", "9")))
+            .await,
+        Err(Error::IdentityAlreadyOnUser)
+    ));
+    let nobody = IdentityKey::custom_id(&CustomId::parse("nobody").unwrap());
+    assert!(matches!(
+        store.link_identity(&attach(project, a.id, nobody)).await,
+        Err(Error::ReservedProvider)
+    ));
+    assert!(matches!(
+        store.merge(&merge_cmd(project, a.id, a.id, None)).await,
+        Err(Error::SameUser)
+    ));
+    for (user, value) in [(&a, "EA"), (&b, "EB")] {
+        store
+            .link_single(&SingleLink::external_id(project, user.id, &ext(value), 2))
+            .await
+            .unwrap();
+    }
+    let before = (
+        store.get_user(project, a.id).await.unwrap(),
+        store.get_user(project, b.id).await.unwrap(),
+    );
+    assert!(matches!(
+        store.merge(&merge_cmd(project, a.id, b.id, None)).await,
+        Err(Error::ConflictingSingleIdentities(_))
+    ));
+    let mut stale = merge_cmd(project, a.id, b.id, None);
+    stale.primary_session = Some(99);
+    assert!(matches!(
+        store.merge(&stale).await,
+        Err(Error::InvalidToken(idlink::TokenProblem::Revoked))
+    ));
+    let after = (
+        store.get_user(project, a.id).await.unwrap(),
+        store.get_user(project, b.id).await.unwrap(),
+    );
+    assert_eq!(before, after, "refusals wrote nothing");
+    assert!(matches!(
+        store
+            .link_identity(&attach(project, UserId::new_random(), social("psn", "1")))
+            .await,
+        Err(Error::NotFound)
+    ));
+}
+
+async fn a_secondary_too_large_for_one_transaction_is_refused(store: impl Store) {
+    let project = ProjectId::new_random();
+    let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+    let b = store.login(&login(project, "b", 1)).await.unwrap().user;
+    for i in 0..idlink::store::accounts::MAX_MERGE_IDENTITIES {
+        store
+            .link_identity(&attach(project, b.id, social("xbox", &i.to_string())))
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        store.merge(&merge_cmd(project, a.id, b.id, None)).await,
+        Err(Error::TooManyIdentities)
+    ));
+    assert_eq!(
+        store
+            .get_user(project, b.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .identities
+            .len(),
+        idlink::store::accounts::MAX_MERGE_IDENTITIES + 1
+    );
+}
+
+async fn a_link_proof_works_once(store: impl Store) {
+    let project = ProjectId::new_random();
+    let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+    let c = store.login(&login(project, "c", 1)).await.unwrap().user;
+    let d = store.login(&login(project, "d", 1)).await.unwrap().user;
+    store
+        .merge(&merge_cmd(project, a.id, c.id, Some("jti-1")))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .merge(&merge_cmd(project, a.id, d.id, Some("jti-1")))
+            .await,
+        Err(Error::InvalidLinkWith(_))
+    ));
+    assert!(
+        store.get_user(project, d.id).await.unwrap().is_some(),
+        "d untouched"
+    );
+    assert!(
+        store
+            .merge(&merge_cmd(project, a.id, d.id, Some("jti-2")))
+            .await
+            .is_ok()
+    );
+}
+
+async fn unlink_makes_a_standalone_user(store: impl Store) {
+    let project = ProjectId::new_random();
+    let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+    let b = store.login(&login(project, "b", 1)).await.unwrap().user;
+    store
+        .merge(&merge_cmd(project, a.id, b.id, None))
+        .await
+        .unwrap();
+    let b_custom = IdentityKey::custom_id(&CustomId::parse("b").unwrap());
+    let unlink = |identity: IdentityKey| Unlink {
+        project,
+        primary: a.id,
+        identity,
+        primary_session: None,
+        now: 70,
+    };
+    let out = store.unlink(&unlink(b_custom.clone())).await.unwrap();
+    assert_eq!(out.primary.identities.len(), 1);
+    assert_eq!(
+        store.get_user(project, a.id).await.unwrap().unwrap(),
+        out.primary
+    );
+    assert_eq!(
+        store.owner_of(project, &b_custom).await.unwrap(),
+        Some(out.standalone)
+    );
+    // The custom ID logs in to its own user again.
+    let relogin = store.login(&login(project, "b", 8)).await.unwrap();
+    assert_eq!((relogin.user.id, relogin.created), (out.standalone, false));
+    let a_custom = IdentityKey::custom_id(&CustomId::parse("a").unwrap());
+    assert!(matches!(
+        store.unlink(&unlink(a_custom)).await,
+        Err(Error::LastIdentity)
+    ));
+    let again = store
+        .link_identity(&attach(project, a.id, social("psn", "5")))
+        .await
+        .unwrap();
+    assert_eq!(again.identities.len(), 2);
+    let a_custom = IdentityKey::custom_id(&CustomId::parse("a").unwrap());
+    assert!(matches!(
+        store.unlink(&unlink(a_custom)).await,
+        Err(Error::MainIdentity)
+    ));
+    assert!(matches!(
+        store.unlink(&unlink(social("psn", "6"))).await,
+        Err(Error::IdentityNotFound)
+    ));
+    // An external ID unlinked goes with its identity: the primary may take a new one.
+    store
+        .link_single(&SingleLink::external_id(project, a.id, &ext("E1"), 9))
+        .await
+        .unwrap();
+    let out = store
+        .unlink(&unlink(IdentityKey::external_id(&ext("E1"))))
+        .await
+        .unwrap();
+    assert_eq!(out.primary.user.external_id, None);
+    let standalone = store
+        .get_user(project, out.standalone)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(standalone.user.external_id.as_deref(), Some("E1"));
+    assert!(
+        store
+            .link_single(&SingleLink::external_id(project, a.id, &ext("E2"), 10))
+            .await
+            .is_ok()
+    );
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod memory {
@@ -426,4 +706,9 @@ contract!(
     external_id_links_once_per_user_and_value,
     partner_link_checks_the_session_in_the_same_write,
     api_keys_name_their_project,
+    merge_moves_everything_and_tombstones_the_secondary,
+    link_attaches_free_identities_and_refuses_before_writing,
+    a_secondary_too_large_for_one_transaction_is_refused,
+    a_link_proof_works_once,
+    unlink_makes_a_standalone_user,
 );

@@ -259,3 +259,129 @@ mod link {
         assert_eq!(write.num_calls(), 1);
     }
 }
+
+mod merge {
+    use super::*;
+    use aws_sdk_dynamodb::operation::query::QueryOutput;
+    use idlink::store::accounts::{AccountStore, LinkProof, Merge};
+
+    /// A live user's partition as a Query answers it: profile and one identity.
+    fn partition(project: ProjectId, user: UserId, custom: &str) -> QueryOutput {
+        let s = |v: &str| AttributeValue::S(v.to_owned());
+        let n = |v: i64| AttributeValue::N(v.to_string());
+        let profile = HashMap::from([
+            ("PK".to_owned(), s(&format!("USER#{user}"))),
+            ("SK".to_owned(), s("PROFILE")),
+            ("kind".to_owned(), s("user")),
+            ("project".to_owned(), s(&project.to_string())),
+            ("custom_id".to_owned(), s(custom)),
+            ("attrs".to_owned(), AttributeValue::M(HashMap::new())),
+            ("sv".to_owned(), n(0)),
+            ("ver".to_owned(), n(1)),
+            ("created".to_owned(), n(1)),
+            ("updated".to_owned(), n(1)),
+            ("last_login".to_owned(), n(1)),
+        ]);
+        let identity = HashMap::from([
+            ("PK".to_owned(), s(&format!("USER#{user}"))),
+            (
+                "SK".to_owned(),
+                s(&format!("IDENT#server_custom_id#{custom}")),
+            ),
+            ("kind".to_owned(), s("identity")),
+            ("provider".to_owned(), s("server_custom_id")),
+            ("subject".to_owned(), s(custom)),
+        ]);
+        QueryOutput::builder()
+            .items(profile)
+            .items(identity)
+            .build()
+    }
+
+    async fn merge(
+        write: &Rule,
+        proof: bool,
+    ) -> (idlink::Result<idlink::user::UserWithIdentities>, usize) {
+        let project = ProjectId::new_random();
+        let (a, b) = (UserId::new_random(), UserId::new_random());
+        let query = mock!(Client::query).then_compute_output(move |req| {
+            let pk = req.expression_attribute_values().unwrap()[":pk"]
+                .as_s()
+                .unwrap()
+                .clone();
+            if pk == format!("USER#{a}") {
+                partition(project, a, "a")
+            } else {
+                partition(project, b, "b")
+            }
+        });
+        let client: Client = mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            &[&query, write],
+            |c| c.retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        );
+        let store = DynamoStore::new(client, "mocked");
+        let cmd = Merge {
+            project,
+            primary: a,
+            secondary: b,
+            primary_session: None,
+            secondary_session: None,
+            proof: proof.then(|| LinkProof {
+                jti: "j".into(),
+                expires_at: 1,
+            }),
+            now: 2,
+        };
+        let out = store.merge(&cmd).await;
+        (out, query.num_calls())
+    }
+
+    #[tokio::test]
+    async fn a_merge_cancelled_midway_is_replanned_and_then_refused_cleanly() {
+        // Item 4 (the secondary's profile) fails its version check every time: something keeps
+        // changing the user. Each attempt re-reads both users; in the end the caller is told to
+        // retry, and nothing was half-applied (DynamoDB cancels the whole transaction).
+        let write = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&["None", "None", "None", "ConditionalCheckFailed", "None"]));
+        let (out, reads) = merge(&write, false).await;
+        assert!(matches!(out, Err(idlink::Error::Unavailable(_))), "{out:?}");
+        assert!(write.num_calls() > 1, "retried");
+        assert_eq!(
+            reads,
+            2 * write.num_calls(),
+            "every attempt is planned from a fresh read"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_spent_link_proof_cancels_the_merge() {
+        let write = mock!(Client::transact_write_items).then_error(|| {
+            cancelled(&[
+                "None",
+                "None",
+                "None",
+                "None",
+                "None",
+                "ConditionalCheckFailed",
+            ])
+        });
+        let (out, _) = merge(&write, true).await;
+        assert!(
+            matches!(out, Err(idlink::Error::InvalidLinkWith(_))),
+            "{out:?}"
+        );
+        assert_eq!(write.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_throttled_merge_is_a_retryable_answer() {
+        let write = mock!(Client::transact_write_items).then_error(|| {
+            TransactWriteItemsError::ProvisionedThroughputExceededException(throttled())
+        });
+        let (out, _) = merge(&write, false).await;
+        assert!(matches!(out, Err(idlink::Error::Unavailable(_))));
+        assert_eq!(write.num_calls(), 1);
+    }
+}
