@@ -337,7 +337,7 @@ impl TokenService {
 #[derive(Debug, Clone)]
 pub enum Caller {
     Server(ServerContext),
-    User(UserClaims),
+    User(Box<UserClaims>),
 }
 
 impl TokenService {
@@ -349,7 +349,8 @@ impl TokenService {
         if header.typ.as_deref() == Some(SERVER_TOKEN_TYP) {
             self.verify_server_token(token).map(Caller::Server)
         } else {
-            self.verify_user_token(token).map(Caller::User)
+            self.verify_user_token(token)
+                .map(|c| Caller::User(Box::new(c)))
         }
     }
 }
