@@ -52,6 +52,7 @@ def user_values(base, server):
     call(base, "/api/v2/user/link-identifier", linked_token, {"identifier": partner_id})
     return {"USER_ID": sub(user_token), "USER_TOKEN": user_token,
             "LINKED_USER_ID": sub(linked_token), "LINKED_USER_TOKEN": linked_token,
+            "LINK_WITH_TOKEN": linked_token,
             "LINKED_EXTERNAL_ID": "fixture-ext-a", "PARTNER_IDENTIFIER": partner_id}
 
 
@@ -69,10 +70,11 @@ def main():
         "BASIC_AUTH": base64.b64encode(f"{creds['client_id']}:{creds['client_secret']}".encode()).decode(),
         "SERVER_TOKEN": server_token(base, creds, "users:login users:link read:users update:users"),
         "SERVER_TOKEN_NO_SCOPE": server_token(base, creds, "read:users"),
+        "SERVER_TOKEN_LOGIN_ONLY": server_token(base, creds, "users:login"),
         "API_KEY": creds.get("api_key", ""),
     }
     text = fixture.read_text()
-    if "${USER_" in text or "${LINKED_" in text or "${PARTNER_" in text:
+    if any(f"${{{p}" in text for p in ("USER_", "LINKED_", "PARTNER_", "LINK_WITH_")):
         values.update(user_values(base, values["SERVER_TOKEN"]))
     for k, v in values.items():
         text = text.replace("${" + k + "}", v)
