@@ -62,6 +62,16 @@ write("oauth-token", "200-form-body-credentials", event("POST", T, headers=FORM,
       body="grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}"))
 write("oauth-token", "200-basic-auth", event("POST", T, headers={**FORM, "authorization": "Basic ${BASIC_AUTH}"},
       body="grant_type=client_credentials&scope=users%3Alogin"))
+write("oauth-token", "200-xsolla-path-form-body", event("POST", "/oauth2/token", headers=FORM,
+      body="grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}"))
+write("oauth-token", "200-json-body-auth0-style", event("POST", T, headers=JSON,
+      body=json.dumps({"grant_type": "client_credentials", "client_id": "${CLIENT_ID}",
+                       "client_secret": "${CLIENT_SECRET}", "audience": None, "scope": None})))
+write("oauth-token", "400-basic-and-body-credentials", event("POST", T,
+      headers={**FORM, "authorization": "Basic ${BASIC_AUTH}"},
+      body="grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}"))
+write("oauth-token", "403-unknown-audience", event("POST", T, headers=FORM,
+      body="grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}&audience=https%3A%2F%2Fexample.com%2Fapi%2Fv2%2F"))
 write("oauth-token", "401-wrong-secret", event("POST", T, headers=FORM,
       body="grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=wrong"))
 write("oauth-token", "400-unsupported-grant", event("POST", T, headers=FORM,
