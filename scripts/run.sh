@@ -4,7 +4,8 @@
 # dev project + server client. Stops everything on exit / Ctrl-C.
 #
 # Environment overrides: PORT (HTTP port, default 9000), DYNAMO_PORT (moto port, default free),
-# RUST_LOG (passed to the functions, default info).
+# RUST_LOG (passed to the functions, default info), LOCAL_DIR (state and logs, default .local),
+# READY_FILE (written with the base URL once every function answers; used by make test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -116,5 +117,8 @@ idlink is ready at $base
   logs:            $LOCAL_DIR/watch.log, $LOCAL_DIR/moto.log
 Press Ctrl-C to stop.
 MSG
+if [[ -n ${READY_FILE:-} ]]; then
+  echo "$base" >"$READY_FILE"
+fi
 
 wait "$watch_pid"

@@ -1,0 +1,330 @@
+"""Auth0's official Python SDK (auth0-python 6.x) against idlink, unchanged.
+
+- Authentication: `GetToken(domain, client_id, client_secret, protocol="http").client_credentials(aud)`
+  (a JSON body with `"organization": null`, which idlink must treat as absent).
+- Management: the generated client `auth0.management.Auth0(base_url=..., token=...)`. The hand-written
+  `ManagementClient(domain=...)` wrapper hard-codes `https://{domain}/api/v2`, so a plain-HTTP local
+  stack is reached through the generated client's `base_url`, the documented way to point it elsewhere.
+"""
+
+from __future__ import annotations
+
+import http
+
+import pytest
+from auth0.authentication import GetToken
+from auth0.authentication.exceptions import Auth0Error
+from auth0.management import Auth0
+from auth0.management.core.api_error import ApiError
+from auth0.management.errors import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorizedError,
+)
+
+from conftest import Idlink, unique, unique_int
+
+
+# --------------------------------------------------------------------------- helpers
+
+# The generated client retries 408/409/429/5xx twice with exponential backoff (about 3 s in all).
+# A 409 here is a final answer, so the conflict cases skip those retries to keep the suite fast.
+NO_RETRY = {"max_retries": 0}
+
+
+def assert_auth0_error(err: ApiError, status: int, error_code: str, message: str | None = None) -> dict:
+    """Auth0's error envelope: {statusCode, error (reason phrase), message, errorCode}."""
+    assert err.status_code == status, err
+    body = err.body
+    assert isinstance(body, dict), f"error body is not a JSON object: {body!r}"
+    assert body.get("statusCode") == status, body
+    assert body.get("error") == http.HTTPStatus(status).phrase, body
+    assert isinstance(body.get("message"), str) and body["message"], body
+    assert body.get("errorCode") == error_code, body
+    if message is not None:
+        assert body["message"] == message, body
+    return body
+
+
+def identity_keys(identities) -> set[tuple[str, str]]:
+    return {(i.provider, str(i.user_id)) for i in identities}
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def get_token(domain: str, creds: dict) -> GetToken:
+    return GetToken(domain, creds["client_id"], creds["client_secret"], protocol="http")
+
+
+@pytest.fixture(scope="module")
+def mgmt_token(get_token: GetToken, creds: dict) -> str:
+    return get_token.client_credentials(creds["audience"])["access_token"]
+
+
+@pytest.fixture(scope="module")
+def management_url(base_url: str) -> str:
+    return f"{base_url}/api/v2"
+
+
+@pytest.fixture(scope="module")
+def mgmt(management_url: str, mgmt_token: str) -> Auth0:
+    return Auth0(base_url=management_url, token=mgmt_token)
+
+
+@pytest.fixture
+def as_token(management_url: str):
+    """A Management client acting with any bearer token (a user's, a narrowed server token, junk)."""
+
+    def make(token: str) -> Auth0:
+        return Auth0(base_url=management_url, token=token)
+
+    return make
+
+
+# --------------------------------------------------------------------------- authentication API
+
+
+def test_client_credentials_grant(get_token: GetToken, creds: dict):
+    token = get_token.client_credentials(creds["audience"])
+    assert token["token_type"] == "Bearer"
+    assert isinstance(token["expires_in"], int) and token["expires_in"] > 0
+    assert token["access_token"].count(".") == 2
+    assert {"read:users", "update:users"} <= set(token["scope"].split())
+
+
+def test_client_credentials_wrong_secret(domain: str, creds: dict):
+    bad = GetToken(domain, creds["client_id"], "not-the-secret", protocol="http")
+    with pytest.raises(Auth0Error) as info:
+        bad.client_credentials(creds["audience"])
+    assert info.value.status_code == 401
+    assert info.value.error_code == "invalid_client"
+
+
+def test_client_credentials_unknown_audience(get_token: GetToken, base_url: str):
+    audience = f"{base_url}/not-the-api/"
+    with pytest.raises(Auth0Error) as info:
+        get_token.client_credentials(audience)
+    assert info.value.status_code == 403
+    assert info.value.error_code == "access_denied"
+    assert info.value.message == f"Service not found: {audience}"
+
+
+# --------------------------------------------------------------------------- users.get
+
+
+def test_users_get(mgmt: Auth0, idlink: Idlink):
+    steam_id = unique("steam")
+    player = idlink.login(social_profile={"platform": "steam", "user_id": steam_id})
+
+    user = mgmt.users.get(player.user_id)
+
+    assert user.user_id == player.user_id
+    assert identity_keys(user.identities) == {
+        ("server_custom_id", player.custom_id),
+        ("steam", steam_id),
+    }
+    social = {i.provider: i.is_social for i in user.identities}
+    assert social == {"server_custom_id": False, "steam": True}
+
+
+def test_users_get_own_user_with_user_token(as_token, idlink: Idlink):
+    player = idlink.login()
+    user = as_token(player.token).users.get(player.user_id)
+    assert user.user_id == player.user_id
+
+
+# --------------------------------------------------------------------------- users.identities.link
+
+
+def test_link_server_side_merges_the_holder(mgmt: Auth0, idlink: Idlink):
+    primary = idlink.login()
+    steam_id = unique("steam")
+    secondary = idlink.login(social_profile={"platform": "steam", "user_id": steam_id})
+
+    resp = mgmt.users.identities.with_raw_response.link(
+        primary.user_id, provider="server_custom_id", user_id=secondary.custom_id
+    )
+
+    assert resp.status_code == 201
+    assert identity_keys(resp.data) == {
+        ("server_custom_id", primary.custom_id),
+        ("server_custom_id", secondary.custom_id),
+        ("steam", steam_id),
+    }
+    # The secondary's custom ID now logs in as the primary, and the secondary is gone.
+    assert idlink.login(secondary.custom_id).user_id == primary.user_id
+    assert identity_keys(mgmt.users.get(primary.user_id).identities) == identity_keys(resp.data)
+    with pytest.raises(NotFoundError) as info:
+        mgmt.users.get(secondary.user_id)
+    assert_auth0_error(info.value, 404, "inexistent_user")
+
+
+def test_link_attaches_unheld_identity_with_integer_user_id(mgmt: Auth0, idlink: Idlink):
+    player = idlink.login()
+    xbox_id = unique_int()
+
+    resp = mgmt.users.identities.with_raw_response.link(player.user_id, provider="xbox", user_id=xbox_id)
+
+    assert resp.status_code == 201
+    assert identity_keys(resp.data) == {("server_custom_id", player.custom_id), ("xbox", str(xbox_id))}
+    assert identity_keys(mgmt.users.get(player.user_id).identities) == identity_keys(resp.data)
+    # The same integer again, now as a string: the identity is already on the user.
+    with pytest.raises(ConflictError) as info:
+        mgmt.users.identities.link(
+            player.user_id, provider="xbox", user_id=str(xbox_id), request_options=NO_RETRY
+        )
+    assert_auth0_error(info.value, 409, "identity_conflict")
+
+
+def test_link_with_user_token(as_token, idlink: Idlink):
+    primary = idlink.login()
+    secondary = idlink.login()  # its token is fresh: link_with proves control of that account
+
+    resp = as_token(primary.token).users.identities.with_raw_response.link(
+        primary.user_id, link_with=secondary.token
+    )
+
+    assert resp.status_code == 201
+    assert identity_keys(resp.data) == {
+        ("server_custom_id", primary.custom_id),
+        ("server_custom_id", secondary.custom_id),
+    }
+    assert idlink.login(secondary.custom_id).user_id == primary.user_id
+
+    # Replaying the link_with token is refused. (The merge ended the primary's earlier tokens: log in
+    # again.) Spent token (`invalid_body`) and merged-away secondary (`inexistent_user`) are both 400s.
+    again = idlink.login(primary.custom_id)
+    with pytest.raises(BadRequestError) as info:
+        as_token(again.token).users.identities.link(again.user_id, link_with=secondary.token)
+    assert info.value.body.get("errorCode") in {"invalid_body", "inexistent_user"}, info.value.body
+    assert_auth0_error(info.value, 400, info.value.body["errorCode"])
+
+
+# --------------------------------------------------------------------------- users.identities.delete
+
+
+def test_unlink_identity(mgmt: Auth0, as_token, idlink: Idlink):
+    steam_id = unique("steam")
+    player = idlink.login(social_profile={"platform": "steam", "user_id": steam_id})
+
+    resp = mgmt.users.identities.with_raw_response.delete(player.user_id, "steam", steam_id)
+
+    assert resp.status_code == 200
+    assert identity_keys(resp.data) == {("server_custom_id", player.custom_id)}
+    assert identity_keys(mgmt.users.get(player.user_id).identities) == {("server_custom_id", player.custom_id)}
+    # Unlinking ended the user's tokens.
+    with pytest.raises(UnauthorizedError) as info:
+        as_token(player.token).users.get(player.user_id)
+    assert_auth0_error(info.value, 401, "invalid_token")
+    # The unlinked identity is a standalone user now, not a free identity: another login cannot take it.
+    status, body = idlink.try_login(unique("sdk-other"), social_profile={"platform": "steam", "user_id": steam_id})
+    assert status == 422 and body["error"]["code"] == "010-016", (status, body)
+
+
+def test_unlink_identity_not_on_user(mgmt: Auth0, idlink: Idlink):
+    player = idlink.login()
+    # The generated client maps no 404 for this call: it raises the base ApiError.
+    with pytest.raises(ApiError) as info:
+        mgmt.users.identities.delete(player.user_id, "steam", unique("steam"))
+    assert_auth0_error(info.value, 404, "inexistent_identity")
+
+
+# --------------------------------------------------------------------------- error classes
+
+
+def test_bad_request_main_identity_cannot_be_removed(mgmt: Auth0, idlink: Idlink):
+    player = idlink.login(social_profile={"platform": "steam", "user_id": unique("steam")})
+    with pytest.raises(BadRequestError) as info:
+        mgmt.users.identities.delete(player.user_id, "server_custom_id", player.custom_id)
+    assert_auth0_error(info.value, 400, "operation_not_permitted", "Main identity cannot be removed.")
+
+
+def test_bad_request_last_identity_cannot_be_removed(mgmt: Auth0, idlink: Idlink):
+    player = idlink.login()
+    with pytest.raises(BadRequestError) as info:
+        mgmt.users.identities.delete(player.user_id, "server_custom_id", player.custom_id)
+    assert_auth0_error(info.value, 400, "operation_not_permitted")
+
+
+def test_bad_request_unknown_body_property(mgmt: Auth0, idlink: Idlink):
+    player = idlink.login()
+    with pytest.raises(BadRequestError) as info:
+        mgmt.users.identities.link(
+            player.user_id,
+            provider="xbox",
+            user_id=unique_int(),
+            request_options={"additional_body_parameters": {"not_in_auth0_schema": True}},
+        )
+    assert_auth0_error(info.value, 400, "invalid_body")
+    # Refused before writing: the identity was not attached.
+    assert identity_keys(mgmt.users.get(player.user_id).identities) == {("server_custom_id", player.custom_id)}
+
+
+def test_bad_request_secondary_account_not_found(as_token, idlink: Idlink, mgmt: Auth0):
+    primary = idlink.login()
+    secondary = idlink.login()
+    holder = idlink.login()
+    # The secondary is merged into a third user: its (still unexpired) token names a user that is gone.
+    mgmt.users.identities.link(holder.user_id, provider="server_custom_id", user_id=secondary.custom_id)
+
+    with pytest.raises(BadRequestError) as info:
+        as_token(primary.token).users.identities.link(primary.user_id, link_with=secondary.token)
+    assert_auth0_error(info.value, 400, "inexistent_user")
+
+
+def test_bad_request_linking_unknown_idlink_identity(mgmt: Auth0, idlink: Idlink):
+    player = idlink.login()
+    with pytest.raises(BadRequestError) as info:
+        mgmt.users.identities.link(player.user_id, provider="server_custom_id", user_id=unique("nobody"))
+    assert_auth0_error(info.value, 400, "operation_not_permitted")
+
+
+def test_unauthorized_invalid_token(as_token, idlink: Idlink):
+    player = idlink.login()
+    with pytest.raises(UnauthorizedError) as info:
+        as_token("not-a-token").users.get(player.user_id)
+    assert_auth0_error(info.value, 401, "invalid_token")
+
+
+def test_forbidden_insufficient_scope(as_token, idlink: Idlink):
+    player = idlink.login()
+    login_only = as_token(idlink.server_token(scope="users:login"))
+
+    with pytest.raises(ForbiddenError) as info:
+        login_only.users.get(player.user_id)
+    body = assert_auth0_error(info.value, 403, "insufficient_scope")
+    assert "read:users" in body["message"]
+
+    with pytest.raises(ForbiddenError) as info:
+        login_only.users.identities.link(player.user_id, provider="xbox", user_id=unique_int())
+    body = assert_auth0_error(info.value, 403, "insufficient_scope")
+    assert "update:users" in body["message"]
+    assert "update:current_user_identities" in body["message"]
+
+
+def test_forbidden_user_token_on_another_user(as_token, idlink: Idlink):
+    player = idlink.login()
+    other = idlink.login()
+    with pytest.raises(ForbiddenError) as info:
+        as_token(player.token).users.get(other.user_id)
+    assert_auth0_error(info.value, 403, "operation_not_permitted")
+
+
+def test_not_found_unknown_user(mgmt: Auth0):
+    with pytest.raises(NotFoundError) as info:
+        mgmt.users.get("00000000-0000-4000-8000-000000000000")
+    assert_auth0_error(info.value, 404, "inexistent_user")
+
+
+def test_conflict_identity_already_on_user(mgmt: Auth0, idlink: Idlink):
+    steam_id = unique("steam")
+    player = idlink.login(social_profile={"platform": "steam", "user_id": steam_id})
+    with pytest.raises(ConflictError) as info:
+        mgmt.users.identities.link(
+            player.user_id, provider="steam", user_id=steam_id, request_options=NO_RETRY
+        )
+    assert_auth0_error(info.value, 409, "identity_conflict")

@@ -1,0 +1,178 @@
+"""An Xsolla-style server integration, moved to idlink by changing its base URL.
+
+Xsolla publishes no official Python server SDK: its documentation tells integrators to make raw HTTP
+calls, so this integration is plain HTTP by nature (standard library only), written the way those
+docs describe it:
+
+1. "Generate JWT": form POST /oauth2/token with grant_type=client_credentials, client_id, client_secret.
+2. "Auth by custom ID": POST /users/login/server_custom_id with `Content-Type: application/json` and
+   `X-SERVER-AUTHORIZATION: <server JWT>` (the raw token, no scheme word), body = the reference sample.
+3. "Get user details": GET /users/me as the player, `Authorization: Bearer <user JWT>`.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from conftest import token_claims, unique, unique_int
+
+# Every key of Xsolla's "get user details" response: strictly typed client models (Xsolla's own
+# Android/Unity SDK models, generated clients) fail on a missing key, so all must be present.
+XSOLLA_USER_DETAILS_KEYS = {
+    "ban", "birthday", "connection_information", "country", "devices", "email", "external_id",
+    "first_name", "last_name", "gender", "groups", "id", "last_login", "name", "nickname", "phone",
+    "picture", "registered", "username", "tag", "is_anonymous", "phone_auth",
+}
+
+
+class XsollaServerIntegration:
+    """What a studio's game server does against Xsolla Login, with idlink's base URL."""
+
+    def __init__(self, base_url: str, client_id: str, client_secret: str):
+        self.base_url = base_url
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+    def _call(self, method: str, path: str, *, headers: dict, body: bytes | None = None):
+        req = urllib.request.Request(self.base_url + path, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=15) as resp:
+                return resp.status, dict(resp.headers), json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as err:
+            return err.code, dict(err.headers), json.loads(err.read() or b"null")
+
+    def generate_jwt(self):
+        form = urllib.parse.urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+            }
+        ).encode()
+        return self._call(
+            "POST",
+            "/oauth2/token",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body=form,
+        )
+
+    def auth_by_custom_id(self, server_jwt: str, body: dict, *, extra_headers: dict | None = None):
+        headers = {"Content-Type": "application/json", "X-SERVER-AUTHORIZATION": server_jwt}
+        headers.update(extra_headers or {})
+        return self._call(
+            "POST", "/users/login/server_custom_id", headers=headers, body=json.dumps(body).encode()
+        )
+
+    def get_user_details(self, user_jwt: str):
+        return self._call("GET", "/users/me", headers={"Authorization": f"Bearer {user_jwt}"})
+
+
+def reference_sample(server_custom_id: str, xbox_user_id: int) -> dict:
+    """The request sample of Xsolla's "auth by custom ID" reference page (IDs made unique)."""
+    return {
+        "attributes": [
+            {"attr_type": "server", "key": "company", "permission": "private", "value": "facebook-promo"},
+            {"attr_type": "server", "key": "custom-id", "permission": "private", "value": 48582},
+        ],
+        "server_custom_id": server_custom_id,
+        "social_profile": {"platform": "xbox", "user_id": xbox_user_id},
+    }
+
+
+@pytest.fixture(scope="module")
+def xsolla(base_url: str, creds: dict) -> XsollaServerIntegration:
+    return XsollaServerIntegration(base_url, creds["client_id"], creds["client_secret"])
+
+
+@pytest.fixture(scope="module")
+def server_jwt(xsolla: XsollaServerIntegration) -> str:
+    status, _, body = xsolla.generate_jwt()
+    assert status == 200, body
+    return body["access_token"]
+
+
+def assert_xsolla_error(status: int, body, want_status: int, want_code: str):
+    assert status == want_status, body
+    assert isinstance(body, dict) and isinstance(body.get("error"), dict), body
+    assert body["error"].get("code") == want_code, body
+    assert isinstance(body["error"].get("description"), str), body
+
+
+def test_generate_jwt_form_post(xsolla: XsollaServerIntegration):
+    status, headers, body = xsolla.generate_jwt()
+    assert status == 200, body
+    assert body["token_type"].lower() == "bearer"
+    assert isinstance(body["expires_in"], int) and body["expires_in"] > 0
+    assert body["access_token"].count(".") == 2
+    lower = {k.lower(): v for k, v in headers.items()}
+    assert lower.get("cache-control") == "no-store"
+    assert lower.get("pragma") == "no-cache"
+
+
+def test_custom_id_login_then_user_details(xsolla: XsollaServerIntegration, server_jwt: str, creds: dict):
+    custom_id = unique("xsolla-player")
+    xbox_id = unique_int()
+
+    status, _, body = xsolla.auth_by_custom_id(server_jwt, reference_sample(custom_id, xbox_id))
+    assert status == 200, body
+    assert set(body) == {"token"}
+    user_jwt = body["token"]
+    claims = token_claims(user_jwt)
+    assert claims["server_custom_id"] == custom_id
+    assert claims["xsolla_login_project_id"] == creds["project_id"]
+
+    status, _, me = xsolla.get_user_details(user_jwt)
+    assert status == 200, me
+    missing = XSOLLA_USER_DETAILS_KEYS - set(me)
+    assert not missing, f"/users/me lacks Xsolla user-details keys: {sorted(missing)}"
+    assert me["id"] == claims["sub"]
+    assert isinstance(me["devices"], list)
+    assert isinstance(me["groups"], list)
+    assert isinstance(me["registered"], str) and isinstance(me["last_login"], str)
+    assert me["ban"] is None and me["external_id"] is None
+    assert isinstance(me["is_anonymous"], bool)
+
+    # The same custom ID logs in again as the same user.
+    status, _, again = xsolla.auth_by_custom_id(server_jwt, reference_sample(custom_id, xbox_id))
+    assert status == 200, again
+    assert token_claims(again["token"])["sub"] == claims["sub"]
+
+
+def test_both_token_headers_must_agree(xsolla: XsollaServerIntegration, server_jwt: str):
+    status, _, other = xsolla.generate_jwt()
+    assert status == 200, other
+    body = {"server_custom_id": unique("xsolla-player")}
+
+    status, _, resp = xsolla.auth_by_custom_id(
+        server_jwt, body, extra_headers={"Authorization": f"Bearer {other['access_token']}"}
+    )
+    assert status == 401, resp
+
+    status, _, resp = xsolla.auth_by_custom_id(
+        server_jwt, body, extra_headers={"Authorization": f"Bearer {server_jwt}"}
+    )
+    assert status == 200, resp
+
+
+def test_xsolla_error_codes(xsolla: XsollaServerIntegration, server_jwt: str):
+    # A required parameter not passed.
+    status, _, body = xsolla.auth_by_custom_id(server_jwt, {})
+    assert_xsolla_error(status, body, 400, "002-028")
+
+    # A social account already linked to another user.
+    xbox_id = unique_int()
+    status, _, body = xsolla.auth_by_custom_id(server_jwt, reference_sample(unique("xsolla-a"), xbox_id))
+    assert status == 200, body
+    status, _, body = xsolla.auth_by_custom_id(server_jwt, reference_sample(unique("xsolla-b"), xbox_id))
+    assert_xsolla_error(status, body, 422, "010-016")
+
+    # An invalid token, and a server token where a user token is needed.
+    status, _, body = xsolla.get_user_details("not-a-token")
+    assert_xsolla_error(status, body, 401, "002-016")
+    status, _, body = xsolla.get_user_details(server_jwt)
+    assert_xsolla_error(status, body, 401, "002-016")
