@@ -98,15 +98,11 @@ impl Seed {
 /// Logs a user in by custom ID (creating it on first use).
 pub async fn login_user(store: &impl LoginStore, seed: &Seed, custom_id: &str) -> User {
     store
-        .login(&LoginCommand {
-            project: seed.project.id,
-            custom_id: CustomId::parse(custom_id).expect("custom id"),
-            nickname: None,
-            attributes: Vec::new(),
-            social: None,
-            end_other_sessions: false,
-            now: crate::config::now(),
-        })
+        .login(&LoginCommand::new(
+            seed.project.id,
+            CustomId::parse(custom_id).expect("custom id"),
+            crate::config::now(),
+        ))
         .await
         .expect("login")
         .user

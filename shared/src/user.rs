@@ -46,6 +46,21 @@ pub struct LoginCommand {
     pub now: i64,
 }
 
+impl LoginCommand {
+    /// A plain login: no profile changes, no social profile, other sessions kept.
+    pub fn new(project: ProjectId, custom_id: CustomId, now: i64) -> Self {
+        Self {
+            project,
+            custom_id,
+            nickname: None,
+            attributes: Vec::new(),
+            social: None,
+            end_other_sessions: false,
+            now,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LoginOutcome {
     pub user: User,

@@ -18,13 +18,8 @@ use serde_json::json;
 
 fn login(project: ProjectId, custom: &str, social: Option<IdentityKey>) -> LoginCommand {
     LoginCommand {
-        project,
-        custom_id: CustomId::parse(custom).unwrap(),
-        nickname: None,
-        attributes: Vec::new(),
         social,
-        end_other_sessions: false,
-        now: 1,
+        ..LoginCommand::new(project, CustomId::parse(custom).unwrap(), 1)
     }
 }
 

@@ -19,15 +19,7 @@ trait Store: LoginStore + UserStore + ClientStore + LinkStore + ApiKeyStore + Ac
 impl<T: LoginStore + UserStore + ClientStore + LinkStore + ApiKeyStore + AccountStore> Store for T {}
 
 fn login(project: ProjectId, custom: &str, now: i64) -> LoginCommand {
-    LoginCommand {
-        project,
-        custom_id: CustomId::parse(custom).unwrap(),
-        nickname: None,
-        attributes: Vec::new(),
-        social: None,
-        end_other_sessions: false,
-        now,
-    }
+    LoginCommand::new(project, CustomId::parse(custom).unwrap(), now)
 }
 
 fn social(platform: &str, id: &str) -> IdentityKey {

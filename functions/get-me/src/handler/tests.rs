@@ -142,15 +142,11 @@ async fn ended_sessions_and_wrong_tokens_get_401() {
         .issue_user_token(
             &env.app
                 .store
-                .login(&LoginCommand {
-                    project: env.seed.project.id,
-                    custom_id: idlink::identity::CustomId::parse("q").unwrap(),
-                    nickname: None,
-                    attributes: Vec::new(),
-                    social: None,
-                    end_other_sessions: false,
-                    now: 0,
-                })
+                .login(&LoginCommand::new(
+                    env.seed.project.id,
+                    idlink::identity::CustomId::parse("q").unwrap(),
+                    0,
+                ))
                 .await
                 .unwrap()
                 .user,

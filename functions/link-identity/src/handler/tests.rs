@@ -62,13 +62,12 @@ impl Env {
 
     async fn login(&self, custom: &str, social: Option<(&str, &str)>) -> User {
         let cmd = LoginCommand {
-            project: self.seed.project.id,
-            custom_id: CustomId::parse(custom).unwrap(),
-            nickname: None,
-            attributes: Vec::new(),
             social: social.map(|(p, s)| IdentityKey::social(p, &json!(s)).unwrap()),
-            end_other_sessions: false,
-            now: now(),
+            ..LoginCommand::new(
+                self.seed.project.id,
+                CustomId::parse(custom).unwrap(),
+                now(),
+            )
         };
         self.app.store.login(&cmd).await.unwrap().user
     }
