@@ -12,7 +12,7 @@ fn handlers(c: &mut Criterion) {
     let cpu = rt.block_on(Cpu::new(&events_dir()));
     let mut group = c.benchmark_group("cpu");
     for case in Case::ALL {
-        assert_eq!(rt.block_on(cpu.run(case, u64::MAX)), case.status());
+        assert_eq!(rt.block_on(cpu.run(case, 1 << 40)), case.status());
         let n = Cell::new(0u64);
         group.bench_function(case.id(), |b| {
             b.iter_batched(

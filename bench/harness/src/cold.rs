@@ -50,7 +50,8 @@ pub struct ColdRun {
     pub init_ms: f64,
     /// Exec until the first invocation's response, DynamoDB wait included.
     pub first_response_ms: f64,
-    /// Time the proxy spent waiting on the local DynamoDB API before that response.
+    /// Time spent waiting on the store before that response: the proxy's wait on the local
+    /// DynamoDB API plus its own TLS handshake flights (DynamoDB's side of the handshake).
     pub store_wait_ms: f64,
     /// TLS handshakes the proxy served (its own CPU, not excluded).
     pub handshake_ms: f64,
@@ -62,6 +63,9 @@ pub struct ColdRun {
     pub connections: usize,
     /// Peak RSS (VmHWM) after the warm invocations, when any were asked for.
     pub max_rss_kib: Option<u64>,
+    /// RSS then, split into anonymous (heap, stacks) and file-backed (the binary's pages).
+    pub rss_anon_kib: Option<u64>,
+    pub rss_file_kib: Option<u64>,
 }
 
 impl ColdRun {
@@ -183,7 +187,12 @@ pub async fn run(rig: &Rig, subject: &Subject, warm: usize) -> Result<ColdRun, S
             .flat_map(|c| &c.requests)
             .filter(|r| r.received < first_done)
             .map(|r| r.wait)
-            .sum();
+            .sum::<Duration>()
+            + conns
+                .iter()
+                .filter(|c| c.accepted < first_done)
+                .map(|c| c.server_flight)
+                .sum::<Duration>();
         let handshake: Duration = conns.iter().map(|c| c.handshake).sum();
         let operations = conns
             .iter()
@@ -201,7 +210,11 @@ pub async fn run(rig: &Rig, subject: &Subject, warm: usize) -> Result<ColdRun, S
                 other => return Err(format!("warm invocation failed: {}", other.describe())),
             }
         }
-        let max_rss_kib = if warm > 0 { vm_hwm_kib(pid) } else { None };
+        let status = if warm > 0 {
+            std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default()
+        } else {
+            String::new()
+        };
         Ok(ColdRun {
             init_ms: ms(init_done - started),
             first_response_ms: ms(first_done - started),
@@ -214,7 +227,9 @@ pub async fn run(rig: &Rig, subject: &Subject, warm: usize) -> Result<ColdRun, S
             init_connections,
             operations,
             connections: conns.len(),
-            max_rss_kib,
+            max_rss_kib: status_kib(&status, "VmHWM:"),
+            rss_anon_kib: status_kib(&status, "RssAnon:"),
+            rss_file_kib: status_kib(&status, "RssFile:"),
         })
     }
     .await;
@@ -250,10 +265,9 @@ fn describe_connections(proxy: &Proxy, trap: &Trap, before: Instant) -> Vec<Stri
     out
 }
 
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+fn status_kib(status: &str, field: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

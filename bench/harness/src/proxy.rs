@@ -74,8 +74,61 @@ pub struct Proxied {
 #[derive(Clone, Debug)]
 pub struct Connection {
     pub accepted: Instant,
+    /// The whole TLS handshake as the proxy saw it (both sides' work).
     pub handshake: Duration,
+    /// The proxy's own part of it: from the ClientHello read to its answering flight written.
+    /// On AWS this is DynamoDB's time, so it counts as waiting on the store.
+    pub server_flight: Duration,
     pub requests: Vec<Proxied>,
+}
+
+/// A TCP stream that notes when its first read returned data and its first write went out.
+struct Timed {
+    inner: tokio::net::TcpStream,
+    first_read: Option<Instant>,
+    first_write: Option<Instant>,
+}
+
+impl tokio::io::AsyncRead for Timed {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if self.first_read.is_none() && buf.filled().len() > before {
+            self.first_read = Some(Instant::now());
+        }
+        poll
+    }
+}
+
+impl tokio::io::AsyncWrite for Timed {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.first_write.is_none() {
+            self.first_write = Some(Instant::now());
+        }
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 pub type Upstream = Client<HttpConnector, Full<Bytes>>;
@@ -111,6 +164,7 @@ impl Proxy {
                     l.push(Connection {
                         accepted,
                         handshake: Duration::ZERO,
+                        server_flight: Duration::ZERO,
                         requests: Vec::new(),
                     });
                     l.len() - 1
@@ -119,10 +173,22 @@ impl Proxy {
                 let upstream = upstream.clone();
                 let upstream_url = upstream_url.clone();
                 tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(stream).await else {
+                    let timed = Timed {
+                        inner: stream,
+                        first_read: None,
+                        first_write: None,
+                    };
+                    let Ok(tls) = acceptor.accept(timed).await else {
                         return;
                     };
-                    log.lock().unwrap()[index].handshake = accepted.elapsed();
+                    {
+                        let (timed, _) = tls.get_ref();
+                        let mut l = log.lock().unwrap();
+                        l[index].handshake = accepted.elapsed();
+                        if let (Some(r), Some(w)) = (timed.first_read, timed.first_write) {
+                            l[index].server_flight = w.saturating_duration_since(r);
+                        }
+                    }
                     let svc = service_fn(move |req| {
                         forward(
                             req,
@@ -182,7 +248,9 @@ async fn forward(
         .method(parts.method.clone())
         .uri(format!("{upstream_url}{path}"));
     for (name, value) in &parts.headers {
-        out = out.header(name, value);
+        if name != "connection" && name != "keep-alive" {
+            out = out.header(name, value);
+        }
     }
     let answer = match out.body(Full::new(body)) {
         Ok(out) => match upstream.request(out).await {
@@ -194,7 +262,11 @@ async fn forward(
                     .map(|b| b.to_bytes())
                     .unwrap_or_default();
                 let mut r = Response::from_parts(parts, Full::new(body));
-                r.headers_mut().remove("transfer-encoding");
+                // Hop-by-hop: moto's server closes every connection; DynamoDB keeps them open,
+                // so the function's connection to the proxy must stay open as it would on AWS.
+                for h in ["connection", "keep-alive", "transfer-encoding"] {
+                    r.headers_mut().remove(h);
+                }
                 r
             }
             Err(_) => bad_gateway(),
