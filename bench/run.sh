@@ -4,15 +4,15 @@
 # workspace, start the local DynamoDB API, and run the harness (bench/harness). Prints one table
 # and writes target/bench/results.json. Not part of make test.
 #
-# Environment: RUNS (cold starts per binary, default 30), BENCH_LOAD=1 to add the 20 s load
-# through make run (off by default: it builds and starts the whole `make run` stack).
+# Environment: RUNS (cold starts per binary, default 30), BENCH_LOAD=0 to skip the 20 s load
+# through make run (it builds and starts the whole `make run` stack: a debug build, cargo lambda).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 install_cleanup_trap
 
 RUNS=${RUNS:-30}
-BENCH_LOAD=${BENCH_LOAD:-0}
+BENCH_LOAD=${BENCH_LOAD:-1}
 out=target/bench
 mkdir -p "$out" "$LOCAL_DIR"
 

@@ -631,7 +631,7 @@ fn rows(
                 l["p99_ms"].as_f64().unwrap_or(f64::NAN),
                 l["non_200"].as_u64().unwrap_or(0),
             ),
-            None => "not run (BENCH_LOAD=1 make bench)".into(),
+            None => "not run (BENCH_LOAD=0)".into(),
         },
     ));
     rows
