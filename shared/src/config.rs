@@ -106,7 +106,7 @@ impl AwsEnv {
 
 /// The roots an SDK client trusts. Always the Amazon Trust Services roots compiled in below (what
 /// every AWS endpoint idlink calls chains to), instead of the system store, which the SDK reads
-/// whole at client build: ~8 ms of every init here (README "Performance"). Configuration can only
+/// whole at client build: 6–8 ms of every init here (README "Performance"). Configuration can only
 /// add roots:
 /// `IDLINK_EXTRA_CA_FILE` (PEM, e.g. a local test CA) and `IDLINK_TRUST_SYSTEM_ROOTS=1`.
 #[derive(Clone, Debug, Default)]

@@ -53,8 +53,10 @@ pub struct ColdRun {
     /// Time spent waiting on the store before that response: the proxy's wait on the local
     /// DynamoDB API plus its own TLS handshake flights (DynamoDB's side of the handshake).
     pub store_wait_ms: f64,
-    /// TLS handshakes the proxy served (its own CPU, not excluded).
+    /// TLS handshakes the proxy served, end to end (both sides' work).
     pub handshake_ms: f64,
+    /// The proxy's own flights of those handshakes (included in `store_wait_ms`).
+    pub tls_server_flight_ms: f64,
     pub status: Option<u16>,
     /// Connections opened before the first `GET …/next`, and what each was for.
     pub init_connections: Vec<String>,
@@ -182,17 +184,18 @@ pub async fn run(rig: &Rig, subject: &Subject, warm: usize) -> Result<ColdRun, S
             other => return Err(format!("first invocation failed: {}", other.describe())),
         };
         let conns = proxy.connections();
+        let server_flight: Duration = conns
+            .iter()
+            .filter(|c| c.accepted < first_done)
+            .map(|c| c.server_flight)
+            .sum();
         let store_wait: Duration = conns
             .iter()
             .flat_map(|c| &c.requests)
             .filter(|r| r.received < first_done)
             .map(|r| r.wait)
             .sum::<Duration>()
-            + conns
-                .iter()
-                .filter(|c| c.accepted < first_done)
-                .map(|c| c.server_flight)
-                .sum::<Duration>();
+            + server_flight;
         let handshake: Duration = conns.iter().map(|c| c.handshake).sum();
         let operations = conns
             .iter()
@@ -220,6 +223,7 @@ pub async fn run(rig: &Rig, subject: &Subject, warm: usize) -> Result<ColdRun, S
             first_response_ms: ms(first_done - started),
             store_wait_ms: ms(store_wait),
             handshake_ms: ms(handshake),
+            tls_server_flight_ms: ms(server_flight),
             status: serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v["statusCode"].as_u64())
