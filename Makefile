@@ -1,7 +1,7 @@
 .DEFAULT_GOAL := help
 SHELL := bash
 
-.PHONY: help run test lint fmt clean-local
+.PHONY: help run test bench lint fmt clean-local
 
 help: ## list targets
 	@echo "idlink targets:"
@@ -12,6 +12,9 @@ run: ## run every function locally on http://127.0.0.1:PORT (default 9000; moto 
 
 test: ## fmt check, clippy, tests against a local moto, cfn-lint (what CI runs)
 	bash scripts/test.sh
+
+bench: ## cold starts, CPU, round trips, memory, size, throughput vs hello-world (README "Performance")
+	bash bench/run.sh
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check

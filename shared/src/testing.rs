@@ -157,9 +157,28 @@ pub async fn seed_partner(
     seed: &Seed,
     values: &mut HashMap<&'static str, String>,
 ) {
-    use crate::partner::{ApiKeyHash, PartnerIdentifier, generate_api_key};
-    use crate::store::{ApiKeyStore, SingleKind};
     seed_users(store, tokens, seed, values).await;
+    let linked = seed_partner_link(store, tokens, seed, values).await;
+    let merged = login_user(store, seed, "fixture-merged").await;
+    store.tombstone(merged.id, linked.id);
+    values.insert(
+        "TOMBSTONED_USER_TOKEN",
+        tokens
+            .issue_user_token(&merged, None, None, crate::config::now())
+            .expect("token"),
+    );
+}
+
+/// The part of [`seed_partner`] any store can hold (everything but the merged-away user), after
+/// [`seed_users`]. Returns the user the identifier is linked to.
+pub async fn seed_partner_link(
+    store: &(impl LoginStore + LinkStore + crate::store::ApiKeyStore),
+    tokens: &TokenService,
+    seed: &Seed,
+    values: &mut HashMap<&'static str, String>,
+) -> User {
+    use crate::partner::{ApiKeyHash, PartnerIdentifier, generate_api_key};
+    use crate::store::SingleKind;
     let api_key = generate_api_key().expect("api key");
     store
         .put_api_key(&ApiKeyHash::of(&api_key), seed.project.id)
@@ -187,13 +206,10 @@ pub async fn seed_partner(
             .issue_user_token(user, None, None, at)
             .expect("token")
     };
-    let merged = login_user(store, seed, "fixture-merged").await;
-    store.tombstone(merged.id, linked.id);
     values.insert("API_KEY", api_key);
     values.insert("PARTNER_IDENTIFIER", PARTNER_IDENTIFIER.to_owned());
     values.insert("LINKED_USER_TOKEN", token(&linked, now));
     values.insert("EXPIRED_USER_TOKEN", token(&linked, now - 2 * 86_400));
-    values.insert("TOMBSTONED_USER_TOKEN", token(&merged, now));
     values.insert(
         "EXPIRED_SERVER_TOKEN",
         tokens
@@ -205,6 +221,7 @@ pub async fn seed_partner(
             )
             .expect("server token"),
     );
+    linked
 }
 
 /// A store whose every operation fails as an unexpected backend error would: for the paths

@@ -1,0 +1,126 @@
+//! Handler CPU per request, store excluded: the auth-custom-id handler on the in-memory store,
+//! driven by the real fixtures of events/auth-custom-id.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use auth_custom_id::handler::{App, handle};
+use idlink::store::memory::MemoryStore;
+use idlink::testing::{Seed, fill, seeded_memory_store, test_tokens};
+use lambda_http::Request;
+
+/// (a) verify a server token, parse and route a request that ends in 404 (the floor every
+/// request pays); (b) a returning login that signs a token; (c) a first login.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Case {
+    Floor404,
+    ReturningLogin,
+    FirstLogin,
+}
+
+impl Case {
+    pub const ALL: [Case; 3] = [Case::Floor404, Case::ReturningLogin, Case::FirstLogin];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Case::Floor404 => "a_floor_404",
+            Case::ReturningLogin => "b_returning_login",
+            Case::FirstLogin => "c_first_login",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Case::Floor404 => "(a) verify server token, parse, route → 404",
+            Case::ReturningLogin => "(b) returning login, signs a token",
+            Case::FirstLogin => "(c) first login, signs a token",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Case> {
+        Case::ALL
+            .into_iter()
+            .find(|c| c.id() == s || c.id().starts_with(s))
+    }
+
+    /// Status the case must answer: a benchmark of a failing request measures nothing.
+    pub fn status(self) -> u16 {
+        match self {
+            Case::Floor404 => 404,
+            _ => 200,
+        }
+    }
+}
+
+/// A seeded memory store, a key set and the two fixtures, filled.
+pub struct Cpu {
+    pub app: App<MemoryStore>,
+    floor: String,
+    login: String,
+}
+
+/// The fixture's custom ID and social user ID, replaced to make a first login.
+const FIXTURE_CUSTOM_ID: &str = "1234567890asdfghjkl";
+const FIXTURE_SOCIAL_ID: &str = "4352354";
+
+impl Cpu {
+    pub async fn new(events: &Path) -> Cpu {
+        let (store, seed): (MemoryStore, Seed) = seeded_memory_store().await;
+        let tokens = test_tokens();
+        let values: HashMap<&'static str, String> = seed.placeholders(&tokens);
+        let read = |name: &str| {
+            let path = events.join("auth-custom-id").join(name);
+            fill(
+                &std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+                &values,
+            )
+        };
+        let cpu = Cpu {
+            app: App { store, tokens },
+            floor: read("404-foreign-project.json"),
+            login: read("200-reference-sample.json"),
+        };
+        // The returning login's user exists before the first measured request.
+        assert_eq!(cpu.run(Case::ReturningLogin, 0).await, 200);
+        cpu
+    }
+
+    /// The request of `case`; `n` makes each first login's identities new.
+    pub fn request(&self, case: Case, n: u64) -> Request {
+        let text = match case {
+            Case::Floor404 => self.floor.clone(),
+            Case::ReturningLogin => self.login.clone(),
+            Case::FirstLogin => self
+                .login
+                .replace(FIXTURE_CUSTOM_ID, &format!("bench-first-{n}"))
+                .replace(FIXTURE_SOCIAL_ID, &format!("9{n}")),
+        };
+        lambda_http::request::from_str(&text).expect("fixture is an API Gateway event")
+    }
+
+    pub async fn handle(&self, req: Request) -> u16 {
+        handle(&self.app, req)
+            .await
+            .expect("handler")
+            .status()
+            .as_u16()
+    }
+
+    pub async fn run(&self, case: Case, n: u64) -> u16 {
+        self.handle(self.request(case, n)).await
+    }
+}
+
+/// A single-threaded runtime: one core, as a Lambda function's handler runs.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// The repository's events/ directory (the benches run from bench/harness).
+pub fn events_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
+}

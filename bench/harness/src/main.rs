@@ -1,0 +1,645 @@
+//! `make bench` (bench/run.sh builds everything, starts the local DynamoDB API and runs this).
+//!
+//! idlink-bench run --root DIR --functions DIR --references DIR --keys FILE --moto URL [--runs N]
+//! idlink-bench cpu CASE N     (one of a_floor_404, b_returning_login, c_first_login; N requests,
+//!                             for callgrind)
+//! idlink-bench load URL CREDENTIALS_JSON OUT_JSON   (20 s, 16 callers, against make run)
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod cold;
+mod load;
+mod proxy;
+mod round_trips;
+mod runtime_api;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use idlink::config::AwsEnv;
+use idlink::keys::KeySet;
+use idlink::store::dynamo::DynamoStore;
+use idlink::testing::{Seed, fill, seed_partner_link, seed_users};
+use idlink::token::TokenService;
+use idlink_bench::cpu::{Case, Cpu, runtime};
+use idlink_bench::report::{self, Row, quantile};
+use serde::Serialize;
+
+use cold::{ColdRun, Kind, Rig, Subject};
+
+type Error = Box<dyn std::error::Error>;
+
+const ISSUER: &str = "https://idlink.bench";
+const HELLO: &str = "hello-world";
+const AWS_EXAMPLE: &str = "aws-example";
+/// auth-custom-id trusting the system store as well: the trust-root choice, measured.
+const SYSTEM_ROOTS_VARIANT: &str = "auth-custom-id +system roots";
+const RSS_RUNS: usize = 3;
+const WARM: usize = 100;
+
+fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("run") => runtime().block_on(bench(Opts::parse(&args[1..])?)),
+        Some("cpu") => {
+            let case = args
+                .get(1)
+                .and_then(|c| Case::parse(c))
+                .ok_or("cpu CASE N")?;
+            let n: u64 = args
+                .get(2)
+                .and_then(|n| n.parse().ok())
+                .ok_or("cpu CASE N")?;
+            let events = args
+                .get(3)
+                .map(PathBuf::from)
+                .unwrap_or_else(idlink_bench::cpu::events_dir);
+            runtime().block_on(async {
+                let cpu = Cpu::new(&events).await;
+                for i in 0..n {
+                    assert_eq!(cpu.run(case, i).await, case.status());
+                }
+            });
+            Ok(())
+        }
+        Some("load") => {
+            let (url, creds, out) = match &args[1..] {
+                [url, creds, out] => (url, creds, out),
+                _ => return Err("load URL CREDENTIALS_JSON OUT_JSON".into()),
+            };
+            let load = runtime().block_on(load::run(url, creds, 20, 16))?;
+            std::fs::write(out, serde_json::to_string_pretty(&load)?)?;
+            eprintln!(
+                "    {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {} non-200",
+                load.requests_per_second, load.p50_ms, load.p99_ms, load.non_200
+            );
+            Ok(())
+        }
+        _ => Err("usage: idlink-bench run … | cpu CASE N | load URL CREDENTIALS OUT".into()),
+    }
+}
+
+struct Opts {
+    root: PathBuf,
+    functions: PathBuf,
+    references: PathBuf,
+    keys: PathBuf,
+    moto: String,
+    runs: usize,
+    load: Option<PathBuf>,
+}
+
+impl Opts {
+    fn parse(args: &[String]) -> Result<Opts, Error> {
+        let mut map = HashMap::new();
+        for pair in args.chunks(2) {
+            if let [k, v] = pair {
+                map.insert(k.trim_start_matches("--").to_owned(), v.clone());
+            }
+        }
+        let get = |k: &str| map.get(k).cloned().ok_or(format!("--{k} is required"));
+        Ok(Opts {
+            root: get("root")?.into(),
+            functions: get("functions")?.into(),
+            references: get("references")?.into(),
+            keys: get("keys")?.into(),
+            moto: get("moto")?,
+            runs: map.get("runs").and_then(|r| r.parse().ok()).unwrap_or(30),
+            load: map.get("load").map(PathBuf::from),
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct SubjectResult {
+    name: String,
+    kind: Kind,
+    event: String,
+    size_bytes: u64,
+    cold_runs: Vec<ColdRun>,
+    rss_runs: Vec<ColdRun>,
+    failures: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct CpuResult {
+    case: &'static str,
+    median_us: Option<f64>,
+    instructions: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Results {
+    machine: HashMap<&'static str, String>,
+    runs_per_binary: usize,
+    subjects: Vec<SubjectResult>,
+    cpu: Vec<CpuResult>,
+    round_trips: Vec<round_trips::Trips>,
+    logins_per_second_one_core: f64,
+    load: Option<serde_json::Value>,
+    table: Vec<Row>,
+}
+
+async fn bench(opts: Opts) -> Result<(), Error> {
+    let root = &opts.root;
+    check_profiles(root)?;
+    let out = root.join("target/bench");
+    let log_dir = out.join("logs");
+    std::fs::create_dir_all(&log_dir)?;
+
+    eprintln!("==> test CA, table and fixtures");
+    let pki = proxy::TestPki::generate()?;
+    let ca_file = out.join("test-ca.pem");
+    std::fs::write(&ca_file, &pki.ca_pem)?;
+    let bundle = out.join("system-plus-test-ca.pem");
+    let system = std::fs::read_to_string("/etc/ssl/certs/ca-certificates.crt")?;
+    std::fs::write(&bundle, format!("{system}\n{}", pki.ca_pem))?;
+
+    let table = format!(
+        "idlink-bench-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis()
+    );
+    let client = AwsEnv::local(&opts.moto).dynamodb();
+    idlink::store::schema::create_table(&client, &table).await?;
+    let store = DynamoStore::new(client, table.clone());
+    let tokens = TokenService::new(
+        KeySet::from_json(&std::fs::read_to_string(&opts.keys)?)?,
+        ISSUER,
+    );
+
+    let rig = Rig {
+        tls: pki.server.clone(),
+        upstream: proxy::upstream_client(),
+        upstream_url: opts.moto.trim_end_matches('/').to_owned(),
+        idlink_env: vec![
+            ("IDLINK_TABLE".into(), table.clone()),
+            ("IDLINK_ISSUER".into(), ISSUER.into()),
+            ("IDLINK_KEYS_FILE".into(), opts.keys.display().to_string()),
+            ("IDLINK_EXTRA_CA_FILE".into(), ca_file.display().to_string()),
+        ],
+        system_plus_test_ca: bundle,
+        log_dir,
+    };
+    let subjects = subjects(&opts)?;
+
+    eprintln!(
+        "==> cold starts: {} binaries × {} runs, interleaved (one discarded warm-up round)",
+        subjects.len(),
+        opts.runs
+    );
+    let mut results: Vec<SubjectResult> = subjects
+        .iter()
+        .map(|s| SubjectResult {
+            name: s.name.clone(),
+            kind: s.kind,
+            event: s.event_name.clone(),
+            size_bytes: std::fs::metadata(&s.binary).map(|m| m.len()).unwrap_or(0),
+            cold_runs: Vec::new(),
+            rss_runs: Vec::new(),
+            failures: Vec::new(),
+        })
+        .collect();
+    for round in 0..=opts.runs {
+        for k in 0..subjects.len() {
+            let i = (k + round) % subjects.len();
+            let event = fresh_event(&store, &tokens, &subjects[i]).await;
+            match cold::run(&rig, &subjects[i], event, 0).await {
+                Ok(r) if round > 0 => results[i].cold_runs.push(r),
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!("    {}: {e}", subjects[i].name);
+                    results[i].failures.push(e);
+                }
+            }
+        }
+    }
+    eprintln!("==> max RSS: cold start + {WARM} warm invocations, {RSS_RUNS} runs each");
+    for round in 0..RSS_RUNS {
+        for k in 0..subjects.len() {
+            let i = (k + round) % subjects.len();
+            let event = fresh_event(&store, &tokens, &subjects[i]).await;
+            match cold::run(&rig, &subjects[i], event, WARM).await {
+                Ok(r) => results[i].rss_runs.push(r),
+                Err(e) => {
+                    eprintln!("    {}: {e}", subjects[i].name);
+                    results[i].failures.push(e);
+                }
+            }
+        }
+    }
+
+    eprintln!("==> DynamoDB round trips through the adapter (local DynamoDB API)");
+    let trips = round_trips::measure().await;
+
+    eprintln!("==> logins per second, one core, in process, memory store");
+    let logins_per_second = throughput(&root.join("events")).await;
+
+    eprintln!("==> handler CPU: criterion medians and callgrind instruction counts");
+    let cpu = cpu_results(root);
+
+    let load = match &opts.load {
+        Some(p) => std::fs::read_to_string(p)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok()),
+        None => None,
+    };
+
+    let table = rows(&results, &cpu, &trips, logins_per_second, load.as_ref());
+    let text = report::print(&table);
+    let machine = machine();
+    println!();
+    println!(
+        "idlink bench — {} · {} cores · Linux {} · {} · {} cold starts per binary",
+        machine["cpu"], machine["cores"], machine["kernel"], machine["rustc"], opts.runs
+    );
+    println!("{text}");
+    std::fs::write(out.join("table.md"), &text)?;
+    let results = Results {
+        machine,
+        runs_per_binary: opts.runs,
+        subjects: results,
+        cpu,
+        round_trips: trips,
+        logins_per_second_one_core: logins_per_second,
+        load,
+        table,
+    };
+    std::fs::write(
+        out.join("results.json"),
+        serde_json::to_string_pretty(&results)?,
+    )?;
+    println!("(written: target/bench/results.json, target/bench/table.md)");
+    Ok(())
+}
+
+/// The references are built in their own workspace: refuse to compare if its release profile
+/// is not the one the functions deploy with.
+fn check_profiles(root: &Path) -> Result<(), Error> {
+    let section = |path: PathBuf| -> Result<String, Error> {
+        let text = std::fs::read_to_string(&path)?;
+        let start = text
+            .find("\n[profile.release]")
+            .ok_or(format!("{}: no [profile.release]", path.display()))?;
+        let rest = &text[start + 1..];
+        let end = rest[1..].find("\n[").map(|e| e + 1).unwrap_or(rest.len());
+        Ok(rest[..end].trim().to_owned())
+    };
+    let ours = section(root.join("Cargo.toml"))?;
+    let refs = section(root.join("bench/references/Cargo.toml"))?;
+    if ours != refs {
+        return Err(format!(
+            "bench/references/Cargo.toml's [profile.release] differs from Cargo.toml's:\n{refs}\n---\n{ours}"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A subject's fixture filled with values of its own: a new project with its own client, users,
+/// external ID, partner identifier and API key, so that every cold run's request does its real
+/// work (a link writes, an unlink removes) instead of meeting an earlier run's outcome.
+async fn fresh_event(store: &DynamoStore, tokens: &TokenService, subject: &Subject) -> Bytes {
+    let seed = Seed::create(store, Some(7)).await;
+    let mut values = seed.placeholders(tokens);
+    seed_users(store, tokens, &seed, &mut values).await;
+    seed_partner_link(store, tokens, &seed, &mut values).await;
+    Bytes::from(fill(&subject.fixture, &values))
+}
+
+fn subjects(opts: &Opts) -> Result<Vec<Subject>, Error> {
+    let events = opts.root.join("events");
+    let event = |function: &str| -> Result<(String, String), Error> {
+        let mut names: Vec<String> = std::fs::read_dir(events.join(function))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('2') && n.ends_with(".json"))
+            .collect();
+        names.sort();
+        let name = names
+            .into_iter()
+            .next()
+            .ok_or(format!("events/{function} has no 2xx-*.json fixture"))?;
+        let text = std::fs::read_to_string(events.join(function).join(&name))?;
+        Ok((format!("{function}/{name}"), text))
+    };
+    let (login_name, login) = event("auth-custom-id")?;
+    let mut out = vec![
+        Subject {
+            name: HELLO.into(),
+            binary: opts.references.join(HELLO),
+            kind: Kind::HelloWorld,
+            fixture: login.clone(),
+            event_name: login_name.clone(),
+            extra_env: Vec::new(),
+        },
+        Subject {
+            name: AWS_EXAMPLE.into(),
+            binary: opts.references.join(AWS_EXAMPLE),
+            kind: Kind::AwsExample,
+            fixture: login.clone(),
+            event_name: login_name.clone(),
+            extra_env: Vec::new(),
+        },
+    ];
+    let mut functions: Vec<String> = std::fs::read_dir(opts.root.join("functions"))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    functions.sort();
+    for f in functions {
+        let (event_name, fixture) = event(&f)?;
+        out.push(Subject {
+            binary: opts.functions.join(&f),
+            name: f,
+            kind: Kind::Idlink,
+            fixture,
+            event_name,
+            extra_env: Vec::new(),
+        });
+    }
+    out.push(Subject {
+        name: SYSTEM_ROOTS_VARIANT.into(),
+        binary: opts.functions.join("auth-custom-id"),
+        kind: Kind::Idlink,
+        fixture: login,
+        event_name: login_name,
+        extra_env: vec![("IDLINK_TRUST_SYSTEM_ROOTS".into(), "1".into())],
+    });
+    for s in &out {
+        if !s.binary.exists() {
+            return Err(format!("{} is missing: build it first", s.binary.display()).into());
+        }
+    }
+    Ok(out)
+}
+
+/// Returning logins through the handler, request parsing from the API Gateway event included.
+async fn throughput(events: &Path) -> f64 {
+    let cpu = Cpu::new(events).await;
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_secs(3) {
+        assert_eq!(cpu.run(Case::ReturningLogin, n).await, 200);
+        n += 1;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn cpu_results(root: &Path) -> Vec<CpuResult> {
+    let exe = std::env::current_exe().expect("own path");
+    let events = root.join("events");
+    Case::ALL
+        .into_iter()
+        .map(|case| {
+            let estimates = root
+                .join("target/criterion/cpu")
+                .join(case.id())
+                .join("new/estimates.json");
+            let median_us = std::fs::read_to_string(estimates)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| v["median"]["point_estimate"].as_f64())
+                .map(|ns| ns / 1e3);
+            // Instructions per request: the difference between 21 and 1 requests, over 20, so
+            // that setup (keys, seeding) cancels out.
+            let count = |n: u64| callgrind(&exe, case, n, &events);
+            let instructions = match (count(1), count(21)) {
+                (Some(one), Some(many)) if many > one => Some((many - one) / 20),
+                _ => None,
+            };
+            CpuResult {
+                case: case.id(),
+                median_us,
+                instructions,
+            }
+        })
+        .collect()
+}
+
+fn callgrind(exe: &Path, case: Case, n: u64, events: &Path) -> Option<u64> {
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(exe)
+        .args(["cpu", case.id(), &n.to_string()])
+        .arg(events)
+        .output()
+        .ok()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        eprintln!("    callgrind {} {n}: failed\n{stderr}", case.id());
+        return None;
+    }
+    stderr
+        .lines()
+        .find_map(|l| l.split("Collected :").nth(1))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn machine() -> HashMap<&'static str, String> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let rustc = Command::new("rustc")
+        .arg("-V")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    HashMap::from([
+        ("cpu", cpu),
+        ("cores", cores),
+        ("kernel", kernel),
+        ("rustc", rustc),
+    ])
+}
+
+fn median(samples: impl IntoIterator<Item = f64>) -> f64 {
+    quantile(&samples.into_iter().collect::<Vec<_>>(), 0.5)
+}
+
+fn rows(
+    results: &[SubjectResult],
+    cpu: &[CpuResult],
+    trips: &[round_trips::Trips],
+    logins_per_second: f64,
+    load: Option<&serde_json::Value>,
+) -> Vec<Row> {
+    let hello = results
+        .iter()
+        .find(|r| r.name == HELLO)
+        .expect("hello-world");
+    let init = |r: &SubjectResult| r.cold_runs.iter().map(|c| c.init_ms).collect::<Vec<_>>();
+    let cold = |r: &SubjectResult| r.cold_runs.iter().map(|c| c.cold_ms()).collect::<Vec<_>>();
+    let rss = |r: &SubjectResult| {
+        median(
+            r.rss_runs
+                .iter()
+                .filter_map(|c| c.max_rss_kib)
+                .map(|k| k as f64),
+        )
+    };
+    let hello_init = quantile(&init(hello), 0.5);
+    let hello_cold = quantile(&cold(hello), 0.5);
+    let hello_rss = rss(hello);
+    let hello_size = hello.size_bytes as f64;
+    let ok = |r: &SubjectResult| r.failures.is_empty() && !r.cold_runs.is_empty();
+    let idlink = |r: &SubjectResult| r.kind == Kind::Idlink;
+    let mut rows = Vec::new();
+
+    for r in results {
+        let v = init(r);
+        let ratio = quantile(&v, 0.5) / hello_init;
+        let mut row = Row::new(
+            "init p50 / p90",
+            &r.name,
+            format!("{:.2} / {:.2} ms", quantile(&v, 0.5), quantile(&v, 0.9)),
+        )
+        .ratio(ratio);
+        if idlink(r) {
+            row = row.budget("≤ 1.5×", ok(r) && ratio <= 1.5);
+        }
+        rows.push(row);
+    }
+    for r in results {
+        let v = cold(r);
+        let ratio = quantile(&v, 0.5) / hello_cold;
+        let wait = median(r.cold_runs.iter().map(|c| c.store_wait_ms));
+        let statuses: std::collections::BTreeSet<String> = r
+            .cold_runs
+            .iter()
+            .map(|c| c.status.map(|s| s.to_string()).unwrap_or("?".into()))
+            .collect();
+        let statuses: Vec<_> = statuses.into_iter().collect();
+        let mut row = Row::new(
+            "cold request, store excl. p50 / p90",
+            &format!("{} ({})", r.name, statuses.join("/")),
+            format!(
+                "{:.2} / {:.2} ms (−{:.1} ms store)",
+                quantile(&v, 0.5),
+                quantile(&v, 0.9),
+                wait
+            ),
+        )
+        .ratio(ratio);
+        if r.name.starts_with("auth-custom-id") {
+            row = row.budget("≤ 2× (login)", ok(r) && ratio <= 2.0);
+        }
+        rows.push(row);
+    }
+    for r in results {
+        let mut seen: Vec<String> = r
+            .cold_runs
+            .iter()
+            .flat_map(|c| c.init_connections.clone())
+            .collect();
+        seen.sort();
+        seen.dedup();
+        let probes = seen.iter().any(|s| s.starts_with("other AWS endpoint"));
+        let mut row = Row::new(
+            "connections during init",
+            &r.name,
+            if seen.is_empty() {
+                "none".into()
+            } else {
+                seen.join("; ")
+            },
+        );
+        if idlink(r) {
+            row = row.budget("no IMDS/STS/… probing", ok(r) && !probes);
+        }
+        rows.push(row);
+    }
+    for r in results {
+        let v = rss(r);
+        let ratio = v / hello_rss;
+        let mut row = Row::new(
+            "max RSS, cold + 100 warm",
+            &r.name,
+            format!("{:.1} MiB", v / 1024.0),
+        )
+        .ratio(ratio);
+        if idlink(r) {
+            row = row.budget("≤ 2×", ok(r) && ratio <= 2.0);
+        }
+        rows.push(row);
+    }
+    for r in results.iter().filter(|r| r.name != SYSTEM_ROOTS_VARIANT) {
+        let ratio = r.size_bytes as f64 / hello_size;
+        let mut row = Row::new(
+            "stripped binary size",
+            &r.name,
+            format!("{:.2} MiB", r.size_bytes as f64 / 1048576.0),
+        )
+        .ratio(ratio);
+        if idlink(r) {
+            row = row.budget("≤ 10×", ratio <= 10.0);
+        }
+        rows.push(row);
+    }
+    for c in cpu {
+        let case = Case::parse(c.case).expect("case");
+        let value = format!(
+            "{} µs median; {} instructions",
+            c.median_us
+                .map(|m| format!("{m:.1}"))
+                .unwrap_or("not run".into()),
+            c.instructions
+                .map(|i| format!("{:.0}k", i as f64 / 1e3))
+                .unwrap_or("n/a".into())
+        );
+        let mut row = Row::new("handler CPU, memory store", case.describe(), value);
+        let budget = match case {
+            Case::Floor404 => Some(100.0),
+            Case::ReturningLogin => Some(300.0),
+            Case::FirstLogin => None,
+        };
+        if let Some(b) = budget {
+            row = row.budget(&format!("≤ {b:.0} µs"), c.median_us.is_some_and(|m| m <= b));
+        }
+        rows.push(row);
+    }
+    for t in trips {
+        rows.push(
+            Row::new(
+                "DynamoDB round trips",
+                t.operation,
+                format!("{} ({})", t.calls.len(), t.calls.join(", ")),
+            )
+            .budget(t.budget, t.within),
+        );
+    }
+    rows.push(Row::new(
+        "throughput, in process",
+        "returning logins, one core, memory store",
+        format!("{logins_per_second:.0} logins/s"),
+    ));
+    rows.push(Row::new(
+        "throughput, make run",
+        "returning logins, 20 s, concurrency 16",
+        match load {
+            Some(l) => format!(
+                "{:.0} req/s; p50 {:.1} ms; p99 {:.1} ms; {} non-200",
+                l["requests_per_second"].as_f64().unwrap_or(f64::NAN),
+                l["p50_ms"].as_f64().unwrap_or(f64::NAN),
+                l["p99_ms"].as_f64().unwrap_or(f64::NAN),
+                l["non_200"].as_u64().unwrap_or(0),
+            ),
+            None => "not run (BENCH_LOAD=0)".into(),
+        },
+    ));
+    rows
+}

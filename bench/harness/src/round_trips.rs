@@ -1,0 +1,123 @@
+//! DynamoDB round trips per operation through the real adapter against the local DynamoDB API,
+//! recorded on the wire by the integration tests' `Recorder` (tests/tests/policies.rs holds the
+//! same budgets as assertions in `make test`).
+
+use idlink::client::Scope;
+use idlink::testing::{Seed, login_user, test_tokens};
+use idlink_tests::recording_store;
+use lambda_http::http;
+use lambda_http::{Body, Request, RequestExt};
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Trips {
+    pub operation: &'static str,
+    pub calls: Vec<String>,
+    pub budget: &'static str,
+    pub within: bool,
+}
+
+fn reads(calls: &[String]) -> usize {
+    calls
+        .iter()
+        .filter(|c| matches!(c.as_str(), "GetItem" | "BatchGetItem" | "Query"))
+        .count()
+}
+
+pub async fn measure() -> Vec<Trips> {
+    let (store, recorder) = recording_store().await;
+    let seed = Seed::create(&store, None).await;
+    let tokens = test_tokens();
+    let token = seed.server_token(&tokens, &Scope::ALL);
+    let linked_user = login_user(&store, &seed, "rt-link").await;
+    let login_app = auth_custom_id::handler::App {
+        store: store.clone(),
+        tokens,
+    };
+    let link_tokens = test_tokens();
+    let link_token = seed.server_token(&link_tokens, &Scope::ALL);
+    let link_app = link_external_id::handler::App {
+        store,
+        tokens: link_tokens,
+    };
+    recorder.take();
+    let request = |uri: &str, token: &str, body: String, query: Option<(&str, &str)>| -> Request {
+        let req: Request = http::Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from(body))
+            .expect("request");
+        match query {
+            None => req,
+            Some((k, v)) => req.with_query_string_parameters(
+                [(k.to_owned(), v.to_owned())]
+                    .into_iter()
+                    .collect::<std::collections::HashMap<_, _>>(),
+            ),
+        }
+    };
+    let login = r#"{"server_custom_id":"rt-player"}"#.to_owned();
+    let mut calls = Vec::new();
+    for query in [None, None, Some(("with_logout", "1"))] {
+        let req = request(
+            "/users/login/server_custom_id",
+            &token,
+            login.clone(),
+            query,
+        );
+        let resp = auth_custom_id::handler::handle(&login_app, req)
+            .await
+            .expect("login");
+        assert_eq!(resp.status(), 200, "login through the adapter");
+        calls.push(ops(&recorder));
+    }
+    let body =
+        serde_json::json!({"user_id": linked_user.id.to_string(), "external_account_id": "rt-ext"});
+    let req = request(
+        "/users/account/link_external_id",
+        &link_token,
+        body.to_string(),
+        None,
+    );
+    let resp = link_external_id::handler::handle(&link_app, req)
+        .await
+        .expect("link");
+    assert_eq!(resp.status(), 200, "link through the adapter");
+    calls.push(ops(&recorder));
+
+    let [first, returning, logout, link]: [Vec<String>; 4] =
+        calls.try_into().expect("four operations");
+    vec![
+        Trips {
+            operation: "first login",
+            within: first.iter().filter(|c| *c == "TransactWriteItems").count() == 1
+                && reads(&first) <= 1
+                && first.len() <= 2,
+            calls: first,
+            budget: "1 TransactWriteItems + ≤1 read",
+        },
+        Trips {
+            operation: "returning login",
+            within: returning.len() <= 2,
+            calls: returning,
+            budget: "≤ 2",
+        },
+        Trips {
+            operation: "login with_logout=1",
+            within: logout.len() <= 2,
+            calls: logout,
+            budget: "≤ 2",
+        },
+        Trips {
+            operation: "link external id",
+            within: link == ["TransactWriteItems"],
+            calls: link,
+            budget: "1 transaction",
+        },
+    ]
+}
+
+fn ops(recorder: &idlink_tests::Recorder) -> Vec<String> {
+    recorder.take().into_iter().map(|c| c.operation).collect()
+}
