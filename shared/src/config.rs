@@ -86,7 +86,14 @@ impl AwsEnv {
                     .operation_attempt_timeout(Duration::from_secs(3))
                     .build(),
             );
-        conf.set_endpoint_url(self.dynamodb_endpoint.clone());
+        match dynamodb_endpoint(self.region.as_ref(), self.dynamodb_endpoint.as_deref()) {
+            Some(url) => conf.set_endpoint_resolver(Some(
+                aws_sdk_dynamodb::config::endpoint::ResolveEndpoint::into_shared_resolver(
+                    FixedEndpoint(url),
+                ),
+            )),
+            None => conf.set_endpoint_url(self.dynamodb_endpoint.clone()),
+        };
         conf.set_http_client(self.http.clone());
         aws_sdk_dynamodb::Client::from_conf(conf.build())
     }
@@ -101,6 +108,51 @@ impl AwsEnv {
         conf.set_endpoint_url(self.secrets_endpoint.clone());
         conf.set_http_client(self.http.clone());
         aws_sdk_secretsmanager::Client::from_conf(conf.build())
+    }
+}
+
+/// DynamoDB's URL, decided once at startup instead of by the SDK's endpoint rules on the first
+/// request (which parse a partition table and compile its region patterns: CPU on every cold
+/// path, README "Performance"). An `AWS_ENDPOINT_URL_DYNAMODB` override is used as given; a
+/// region of the `aws`, `aws-us-gov` or `aws-cn` partition gets its regional endpoint, which is
+/// what the rules answer without FIPS, dual-stack or an account ID in the credentials (a test
+/// holds the two to the same answers). Any other region returns `None`: the SDK's rules decide.
+pub fn dynamodb_endpoint(region: &str, endpoint_override: Option<&str>) -> Option<String> {
+    if let Some(url) = endpoint_override {
+        return Some(url.to_owned());
+    }
+    let parts: Vec<&str> = region.split('-').collect();
+    let word = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let number = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    let suffix = match parts.as_slice() {
+        ["us", "gov", w, n] if word(w) && number(n) => "amazonaws.com",
+        ["cn", w, n] if word(w) && number(n) => "amazonaws.com.cn",
+        [p, w, n]
+            if ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"].contains(p)
+                && word(w)
+                && number(n) =>
+        {
+            "amazonaws.com"
+        }
+        _ => return None,
+    };
+    Some(format!("https://dynamodb.{region}.{suffix}"))
+}
+
+/// An endpoint resolver that answers one URL.
+#[derive(Debug)]
+struct FixedEndpoint(String);
+
+impl aws_sdk_dynamodb::config::endpoint::ResolveEndpoint for FixedEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _: &'a aws_sdk_dynamodb::config::endpoint::Params,
+    ) -> aws_sdk_dynamodb::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_dynamodb::config::endpoint::EndpointFuture::ready(Ok(
+            aws_sdk_dynamodb::config::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
     }
 }
 
@@ -389,15 +441,28 @@ impl From<ConfigError> for Error {
 /// JSON logs to stdout (CloudWatch), level from `RUST_LOG` (default info), no ANSI, no time
 /// (Lambda stamps each line).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .with_target(false)
-        .without_time()
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = log_filter(env_opt("RUST_LOG").as_deref());
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(false)
+                .with_target(false)
+                .without_time(),
+        )
+        .with(filter)
         .try_init();
+}
+
+/// `RUST_LOG` as `target=level` directives (`info`, `idlink=debug,warn`): tracing-subscriber's
+/// `Targets`, not `EnvFilter`, whose span and field matching links a regex engine into every
+/// function (README "Performance"). Unset or unparsable means `info`.
+fn log_filter(spec: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    spec.and_then(|s| s.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
 /// Unix seconds now.
@@ -413,6 +478,62 @@ mod tests {
     use super::*;
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
+
+    #[test]
+    fn the_fixed_dynamodb_endpoint_is_what_the_sdk_rules_answer() {
+        use aws_sdk_dynamodb::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+        let rules = DefaultResolver::new();
+        for region in [
+            "us-east-1",
+            "eu-central-2",
+            "ap-southeast-7",
+            "il-central-1",
+            "mx-central-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "cn-northwest-1",
+        ] {
+            let params = Params::builder().region(region).build().expect("params");
+            let expected = block_on(rules.resolve_endpoint(&params))
+                .expect("the rules resolve");
+            assert_eq!(
+                dynamodb_endpoint(region, None).as_deref(),
+                Some(expected.url()),
+                "{region}"
+            );
+        }
+        // Partitions and shapes the fixed table does not know are left to the rules.
+        for region in ["us-iso-east-1", "us-isob-east-1", "eusc-de-east-1", "local", "", "us-east"] {
+            assert_eq!(dynamodb_endpoint(region, None), None, "{region}");
+        }
+        assert_eq!(
+            dynamodb_endpoint("us-east-1", Some("http://127.0.0.1:8000")).as_deref(),
+            Some("http://127.0.0.1:8000")
+        );
+    }
+
+    /// The SDK's resolver answers at once; no runtime is needed to take its answer.
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    #[test]
+    fn the_log_filter_reads_directives_and_defaults_to_info() {
+        use tracing::Level;
+        let default = log_filter(None);
+        assert!(default.would_enable("idlink", &Level::INFO));
+        assert!(!default.would_enable("idlink", &Level::DEBUG));
+        let mixed = log_filter(Some("idlink=debug,warn"));
+        assert!(mixed.would_enable("idlink::store", &Level::DEBUG));
+        assert!(!mixed.would_enable("aws_smithy_runtime", &Level::INFO));
+        assert!(mixed.would_enable("aws_smithy_runtime", &Level::WARN));
+        let garbage = log_filter(Some("idlink=loud"));
+        assert!(garbage.would_enable("idlink", &Level::INFO));
+        assert!(!garbage.would_enable("idlink", &Level::DEBUG));
+    }
 
     #[test]
     fn the_compiled_in_roots_are_five_trust_anchors() {

@@ -34,12 +34,18 @@ pub struct Subject {
     pub extra_env: Vec<(String, String)>,
 }
 
+/// What one cold run is given: the round's table and the subject's filled fixture.
+pub struct Round {
+    pub table: String,
+    pub event: Bytes,
+}
+
 /// What the harness owns and shares between runs.
 pub struct Rig {
     pub tls: Arc<rustls::ServerConfig>,
     pub upstream: Upstream,
     pub upstream_url: String,
-    /// IDLINK_* settings and the test CA for idlink's functions.
+    /// IDLINK_* settings (the table aside: each round has its own) and the test CA.
     pub idlink_env: Vec<(String, String)>,
     /// The system store plus the test CA, for the AWS-example (what SSL_CERT_FILE would hold).
     pub system_plus_test_ca: PathBuf,
@@ -59,6 +65,11 @@ pub struct ColdRun {
     /// The proxy's own flights of those handshakes (included in `store_wait_ms`).
     pub tls_server_flight_ms: f64,
     pub status: Option<u16>,
+    /// Time the process spent on a CPU (all its threads, user and kernel: exec, page faults,
+    /// syscalls) until init was done, and until the first response: what waiting on anything
+    /// (the store, the harness, a busy machine) cannot inflate.
+    pub on_cpu_init_ms: f64,
+    pub on_cpu_first_response_ms: f64,
     /// Connections opened before the first `GET …/next`, and what each was for.
     pub init_connections: Vec<String>,
     /// DynamoDB operations of the first invocation, in order.
@@ -127,9 +138,10 @@ fn lambda_env(name: &str, binary: &Path) -> Vec<(String, String)> {
 pub async fn run(
     rig: &Rig,
     subject: &Subject,
-    event: Bytes,
+    round: &Round,
     warm: usize,
 ) -> Result<ColdRun, String> {
+    let event = round.event.clone();
     let mut api = RuntimeApi::start().await.map_err(|e| e.to_string())?;
     let proxy = Proxy::start(
         rig.tls.clone(),
@@ -141,6 +153,7 @@ pub async fn run(
     let trap = Trap::start().await.map_err(|e| e.to_string())?;
     let mut env = lambda_env(&subject.name, &subject.binary);
     env.push(("AWS_LAMBDA_RUNTIME_API".into(), api.addr.to_string()));
+    env.push(("IDLINK_TABLE".into(), round.table.clone()));
     env.push((
         "AWS_ENDPOINT_URL_DYNAMODB".into(),
         format!("https://{}", proxy.addr),
@@ -183,12 +196,14 @@ pub async fn run(
             Event::Next(at) => at,
             other => return Err(format!("init failed: {}", other.describe())),
         };
+        let on_cpu_init = on_cpu(pid);
         let init_connections = describe_connections(&proxy, &trap, init_done);
         api.invoke(event.clone());
         let (first_done, body) = match next_event(&mut api).await? {
             Event::Response(at, body) => (at, body),
             other => return Err(format!("first invocation failed: {}", other.describe())),
         };
+        let on_cpu_first = on_cpu(pid);
         let conns = proxy.connections();
         let server_flight: Duration = conns
             .iter()
@@ -230,6 +245,8 @@ pub async fn run(
             store_wait_ms: ms(store_wait),
             handshake_ms: ms(handshake),
             tls_server_flight_ms: ms(server_flight),
+            on_cpu_init_ms: ms(on_cpu_init),
+            on_cpu_first_response_ms: ms(on_cpu_first),
             status: serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v["statusCode"].as_u64())
@@ -246,6 +263,19 @@ pub async fn run(
     let _ = child.kill();
     let _ = child.wait();
     result
+}
+
+/// CPU time of every thread of a process so far (`/proc/PID/task/*/schedstat`, nanoseconds).
+fn on_cpu(pid: u32) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    let ns: u64 = tasks
+        .filter_map(|t| t.ok())
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
 }
 
 async fn next_event(api: &mut RuntimeApi) -> Result<Event, String> {

@@ -1,6 +1,7 @@
 //! `make bench` (bench/run.sh builds everything, starts the local DynamoDB API and runs this).
 //!
 //! idlink-bench run --root DIR --functions DIR --references DIR --keys FILE --moto URL [--runs N]
+//!                   [--only NAME,NAME]   (those subjects and hello-world only)
 //! idlink-bench cpu CASE N     (one of a_floor_404, b_returning_login, c_first_login; N requests,
 //!                             for callgrind)
 //! idlink-bench load URL CREDENTIALS_JSON OUT_JSON   (20 s, 16 callers, against make run)
@@ -27,7 +28,7 @@ use idlink_bench::cpu::{Case, Cpu, runtime};
 use idlink_bench::report::{self, Row, quantile};
 use serde::Serialize;
 
-use cold::{ColdRun, Kind, Rig, Subject};
+use cold::{ColdRun, Kind, Rig, Round, Subject};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -89,6 +90,7 @@ struct Opts {
     moto: String,
     runs: usize,
     load: Option<PathBuf>,
+    only: Option<String>,
 }
 
 impl Opts {
@@ -108,6 +110,7 @@ impl Opts {
             moto: get("moto")?,
             runs: map.get("runs").and_then(|r| r.parse().ok()).unwrap_or(30),
             load: map.get("load").map(PathBuf::from),
+            only: map.get("only").cloned(),
         })
     }
 }
@@ -157,26 +160,18 @@ async fn bench(opts: Opts) -> Result<(), Error> {
     let system = std::fs::read_to_string("/etc/ssl/certs/ca-certificates.crt")?;
     std::fs::write(&bundle, format!("{system}\n{}", pki.ca_pem))?;
 
-    let table = format!(
-        "idlink-bench-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_millis()
-    );
     let client = AwsEnv::local(&opts.moto).dynamodb();
-    idlink::store::schema::create_table(&client, &table).await?;
-    let store = DynamoStore::new(client, table.clone());
     let tokens = TokenService::new(
         KeySet::from_json(&std::fs::read_to_string(&opts.keys)?)?,
         ISSUER,
     );
+    let tables = Tables::new(client);
 
     let rig = Rig {
         tls: pki.server.clone(),
         upstream: proxy::upstream_client(),
         upstream_url: opts.moto.trim_end_matches('/').to_owned(),
         idlink_env: vec![
-            ("IDLINK_TABLE".into(), table.clone()),
             ("IDLINK_ISSUER".into(), ISSUER.into()),
             ("IDLINK_KEYS_FILE".into(), opts.keys.display().to_string()),
             ("IDLINK_EXTRA_CA_FILE".into(), ca_file.display().to_string()),
@@ -185,6 +180,7 @@ async fn bench(opts: Opts) -> Result<(), Error> {
         log_dir,
     };
     let subjects = subjects(&opts)?;
+    let subjects = only(subjects, opts.only.as_deref())?;
 
     eprintln!(
         "==> cold starts: {} binaries × {} runs, interleaved (one discarded warm-up round)",
@@ -204,10 +200,11 @@ async fn bench(opts: Opts) -> Result<(), Error> {
         })
         .collect();
     for round in 0..=opts.runs {
+        let store = tables.next().await?;
         for k in 0..subjects.len() {
             let i = (k + round) % subjects.len();
-            let event = fresh_event(&store, &tokens, &subjects[i]).await;
-            match cold::run(&rig, &subjects[i], event, 0).await {
+            let fixture = fresh(&store, &tokens, &subjects[i]).await;
+            match cold::run(&rig, &subjects[i], &fixture, 0).await {
                 Ok(r) if round > 0 => results[i].cold_runs.push(r),
                 Ok(_) => {}
                 Err(e) => {
@@ -219,10 +216,11 @@ async fn bench(opts: Opts) -> Result<(), Error> {
     }
     eprintln!("==> max RSS: cold start + {WARM} warm invocations, {RSS_RUNS} runs each");
     for round in 0..RSS_RUNS {
+        let store = tables.next().await?;
         for k in 0..subjects.len() {
             let i = (k + round) % subjects.len();
-            let event = fresh_event(&store, &tokens, &subjects[i]).await;
-            match cold::run(&rig, &subjects[i], event, WARM).await {
+            let fixture = fresh(&store, &tokens, &subjects[i]).await;
+            match cold::run(&rig, &subjects[i], &fixture, WARM).await {
                 Ok(r) => results[i].rss_runs.push(r),
                 Err(e) => {
                     eprintln!("    {}: {e}", subjects[i].name);
@@ -231,6 +229,7 @@ async fn bench(opts: Opts) -> Result<(), Error> {
             }
         }
     }
+    tables.finish().await?;
 
     eprintln!("==> DynamoDB round trips through the adapter (local DynamoDB API)");
     let trips = round_trips::measure().await;
@@ -302,12 +301,78 @@ fn check_profiles(root: &Path) -> Result<(), Error> {
 /// A subject's fixture filled with values of its own: a new project with its own client, users,
 /// external ID, partner identifier and API key, so that every cold run's request does its real
 /// work (a link writes, an unlink removes) instead of meeting an earlier run's outcome.
-async fn fresh_event(store: &DynamoStore, tokens: &TokenService, subject: &Subject) -> Bytes {
+async fn fresh(store: &DynamoStore, tokens: &TokenService, subject: &Subject) -> Round {
     let seed = Seed::create(store, Some(7)).await;
     let mut values = seed.placeholders(tokens);
     seed_users(store, tokens, &seed, &mut values).await;
     seed_partner_link(store, tokens, &seed, &mut values).await;
-    Bytes::from(fill(&subject.fixture, &values))
+    Round {
+        table: store.table().to_owned(),
+        event: Bytes::from(fill(&subject.fixture, &values)),
+    }
+}
+
+/// One table per round of cold starts, the previous one deleted: the local DynamoDB API (moto)
+/// copies every table to undo a cancelled transaction, so a table that grew with every run
+/// would slow every later run's transactions.
+struct Tables {
+    client: aws_sdk_dynamodb::Client,
+    prefix: String,
+    made: std::cell::Cell<usize>,
+    current: std::cell::RefCell<Option<String>>,
+}
+
+impl Tables {
+    fn new(client: aws_sdk_dynamodb::Client) -> Self {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        Self {
+            client,
+            prefix: format!("idlink-bench-{millis}"),
+            made: std::cell::Cell::new(0),
+            current: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// Deletes the current table and makes the next one.
+    async fn next(&self) -> Result<DynamoStore, Error> {
+        self.finish().await?;
+        self.made.set(self.made.get() + 1);
+        let name = format!("{}-{}", self.prefix, self.made.get());
+        idlink::store::schema::create_table(&self.client, &name).await?;
+        self.current.replace(Some(name.clone()));
+        Ok(DynamoStore::new(self.client.clone(), name))
+    }
+
+    /// Deletes the current table, if any.
+    async fn finish(&self) -> Result<(), Error> {
+        let current = self.current.take();
+        if let Some(name) = current {
+            self.client.delete_table().table_name(name).send().await?;
+        }
+        Ok(())
+    }
+}
+
+/// `--only a,b`: the named subjects alone (hello-world always kept, as every ratio's base), e.g.
+/// to profile one function's cold starts.
+fn only(subjects: Vec<Subject>, names: Option<&str>) -> Result<Vec<Subject>, Error> {
+    let Some(names) = names else {
+        return Ok(subjects);
+    };
+    let wanted: Vec<&str> = names.split(',').map(str::trim).collect();
+    if let Some(unknown) = wanted
+        .iter()
+        .find(|w| !subjects.iter().any(|s| s.name == **w))
+    {
+        return Err(format!("--only: no subject named {unknown}").into());
+    }
+    Ok(subjects
+        .into_iter()
+        .filter(|s| s.name == HELLO || wanted.contains(&s.name.as_str()))
+        .collect())
 }
 
 fn subjects(opts: &Opts) -> Result<Vec<Subject>, Error> {
@@ -532,6 +597,33 @@ fn rows(
                 quantile(&v, 0.5),
                 quantile(&v, 0.9),
                 wait
+            ),
+        )
+        .ratio(ratio);
+        if r.name.starts_with("auth-custom-id") {
+            row = row.budget("≤ 2× (login)", ok(r) && ratio <= 2.0);
+        }
+        rows.push(row);
+    }
+    let on_cpu = |r: &SubjectResult| {
+        r.cold_runs
+            .iter()
+            .map(|c| c.on_cpu_first_response_ms)
+            .collect::<Vec<_>>()
+    };
+    let hello_on_cpu = quantile(&on_cpu(hello), 0.5);
+    for r in results {
+        let v = on_cpu(r);
+        let init = median(r.cold_runs.iter().map(|c| c.on_cpu_init_ms));
+        let ratio = quantile(&v, 0.5) / hello_on_cpu;
+        let mut row = Row::new(
+            "cold request, on CPU p50 / p90",
+            &r.name,
+            format!(
+                "{:.2} / {:.2} ms (init {:.2} ms)",
+                quantile(&v, 0.5),
+                quantile(&v, 0.9),
+                init
             ),
         )
         .ratio(ratio);
