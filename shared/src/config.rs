@@ -86,14 +86,7 @@ impl AwsEnv {
                     .operation_attempt_timeout(Duration::from_secs(3))
                     .build(),
             );
-        match dynamodb_endpoint(self.region.as_ref(), self.dynamodb_endpoint.as_deref()) {
-            Some(url) => conf.set_endpoint_resolver(Some(
-                aws_sdk_dynamodb::config::endpoint::ResolveEndpoint::into_shared_resolver(
-                    FixedEndpoint(url),
-                ),
-            )),
-            None => conf.set_endpoint_url(self.dynamodb_endpoint.clone()),
-        };
+        conf.set_endpoint_url(self.dynamodb_endpoint.clone());
         conf.set_http_client(self.http.clone());
         aws_sdk_dynamodb::Client::from_conf(conf.build())
     }
@@ -108,51 +101,6 @@ impl AwsEnv {
         conf.set_endpoint_url(self.secrets_endpoint.clone());
         conf.set_http_client(self.http.clone());
         aws_sdk_secretsmanager::Client::from_conf(conf.build())
-    }
-}
-
-/// DynamoDB's URL, decided once at startup instead of by the SDK's endpoint rules on the first
-/// request (which parse a partition table and compile its region patterns: CPU on every cold
-/// path, README "Performance"). An `AWS_ENDPOINT_URL_DYNAMODB` override is used as given; a
-/// region of the `aws`, `aws-us-gov` or `aws-cn` partition gets its regional endpoint, which is
-/// what the rules answer without FIPS, dual-stack or an account ID in the credentials (a test
-/// holds the two to the same answers). Any other region returns `None`: the SDK's rules decide.
-pub fn dynamodb_endpoint(region: &str, endpoint_override: Option<&str>) -> Option<String> {
-    if let Some(url) = endpoint_override {
-        return Some(url.to_owned());
-    }
-    let parts: Vec<&str> = region.split('-').collect();
-    let word = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    let number = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-    let suffix = match parts.as_slice() {
-        ["us", "gov", w, n] if word(w) && number(n) => "amazonaws.com",
-        ["cn", w, n] if word(w) && number(n) => "amazonaws.com.cn",
-        [p, w, n]
-            if ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"].contains(p)
-                && word(w)
-                && number(n) =>
-        {
-            "amazonaws.com"
-        }
-        _ => return None,
-    };
-    Some(format!("https://dynamodb.{region}.{suffix}"))
-}
-
-/// An endpoint resolver that answers one URL.
-#[derive(Debug)]
-struct FixedEndpoint(String);
-
-impl aws_sdk_dynamodb::config::endpoint::ResolveEndpoint for FixedEndpoint {
-    fn resolve_endpoint<'a>(
-        &'a self,
-        _: &'a aws_sdk_dynamodb::config::endpoint::Params,
-    ) -> aws_sdk_dynamodb::config::endpoint::EndpointFuture<'a> {
-        aws_sdk_dynamodb::config::endpoint::EndpointFuture::ready(Ok(
-            aws_sdk_dynamodb::config::endpoint::Endpoint::builder()
-                .url(self.0.clone())
-                .build(),
-        ))
     }
 }
 
@@ -478,47 +426,6 @@ mod tests {
     use super::*;
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
-
-    #[test]
-    fn the_fixed_dynamodb_endpoint_is_what_the_sdk_rules_answer() {
-        use aws_sdk_dynamodb::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
-        let rules = DefaultResolver::new();
-        for region in [
-            "us-east-1",
-            "eu-central-2",
-            "ap-southeast-7",
-            "il-central-1",
-            "mx-central-1",
-            "us-gov-west-1",
-            "cn-north-1",
-            "cn-northwest-1",
-        ] {
-            let params = Params::builder().region(region).build().expect("params");
-            let expected = block_on(rules.resolve_endpoint(&params))
-                .expect("the rules resolve");
-            assert_eq!(
-                dynamodb_endpoint(region, None).as_deref(),
-                Some(expected.url()),
-                "{region}"
-            );
-        }
-        // Partitions and shapes the fixed table does not know are left to the rules.
-        for region in ["us-iso-east-1", "us-isob-east-1", "eusc-de-east-1", "local", "", "us-east"] {
-            assert_eq!(dynamodb_endpoint(region, None), None, "{region}");
-        }
-        assert_eq!(
-            dynamodb_endpoint("us-east-1", Some("http://127.0.0.1:8000")).as_deref(),
-            Some("http://127.0.0.1:8000")
-        );
-    }
-
-    /// The SDK's resolver answers at once; no runtime is needed to take its answer.
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime")
-            .block_on(f)
-    }
 
     #[test]
     fn the_log_filter_reads_directives_and_defaults_to_info() {

@@ -115,6 +115,7 @@ impl UserClaims {
 
 pub struct TokenService {
     keys: KeySet,
+    verified: VerifiedTokens,
     issuer: String,
     server_audience: String,
     server_ttl: i64,
@@ -146,6 +147,7 @@ impl TokenService {
             server_audience: format!("{issuer}/api/v2/"),
             issuer,
             keys,
+            verified: VerifiedTokens::default(),
             server_ttl: Self::DEFAULT_SERVER_TTL,
             user_ttl: Self::DEFAULT_USER_TTL,
         }
@@ -287,20 +289,29 @@ impl TokenService {
     }
 
     pub fn verify_server_token(&self, token: &str) -> Result<ServerContext> {
+        if let Some(Verified::Server(ctx)) = self.verified.get(token, crate::config::now())? {
+            return Ok(ctx);
+        }
         let claims: ServerClaims =
             self.verify(token, SERVER_TOKEN_TYP, Some(&self.server_audience))?;
         let invalid = || Error::InvalidToken(TokenProblem::Invalid);
-        Ok(ServerContext {
+        let ctx = ServerContext {
             client_id: claims.azp,
             project: ProjectId::parse(&claims.project_id).map_err(|_| invalid())?,
             publisher_id: claims.publisher_id,
             publisher_project_id: claims.publisher_project_id,
             scopes: Scope::parse_list(&claims.scope).map_err(|_| invalid())?,
-        })
+        };
+        self.verified
+            .put(token, claims.exp, Verified::Server(ctx.clone()));
+        Ok(ctx)
     }
 
     /// Signature and claims only; [`TokenService::verify_user_session`] also checks revocation.
     pub fn verify_user_token(&self, token: &str) -> Result<UserClaims> {
+        if let Some(Verified::User(claims)) = self.verified.get(token, crate::config::now())? {
+            return Ok(*claims);
+        }
         let claims: UserClaims = self.verify(token, USER_TOKEN_TYP, None)?;
         // The audience is the project the token was issued for; it must be that project.
         if claims.aud != claims.xsolla_login_project_id {
@@ -308,6 +319,8 @@ impl TokenService {
         }
         claims.project()?;
         claims.user_id()?;
+        self.verified
+            .put(token, claims.exp, Verified::User(Box::new(claims.clone())));
         Ok(claims)
     }
 
@@ -330,6 +343,70 @@ impl TokenService {
         let claims = self.verify_user_token(token)?;
         Self::check_session(&claims, store.session_version(claims.user_id()?).await?)?;
         Ok(claims)
+    }
+}
+
+/// Tokens this instance has already verified, with what they said: a studio's server sends the
+/// same server token with every request for its hour, and a player's client its user token, so
+/// a warm instance would otherwise repeat the same ES256 verification (most of the CPU of a
+/// request that does little else; README "Performance") on the same bytes.
+///
+/// Sound because the answer depends only on the token's exact bytes (the whole string is the
+/// key, signature included), the instance's key set (fixed for its lifetime) and the time,
+/// which is checked again on every use: an entry past its `exp` (plus the leeway) answers
+/// Expired as verification would. Only tokens that passed every check are kept; revocation of
+/// user sessions is checked in the store after this, hit or miss. Bounded: at most
+/// `MAX_ENTRIES` tokens of at most `MAX_TOKEN_BYTES`; when full, expired entries go, and if
+/// none had, all do.
+#[derive(Default)]
+struct VerifiedTokens {
+    entries: std::sync::Mutex<std::collections::HashMap<Box<str>, (i64, Verified)>>,
+}
+
+#[derive(Clone)]
+enum Verified {
+    Server(ServerContext),
+    User(Box<UserClaims>),
+}
+
+impl VerifiedTokens {
+    const MAX_ENTRIES: usize = 1024;
+    const MAX_TOKEN_BYTES: usize = 4096;
+
+    fn get(&self, token: &str, now: i64) -> Result<Option<Verified>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match entries.get(token) {
+            None => Ok(None),
+            Some((exp, _)) if Self::expired(*exp, now) => {
+                Err(Error::InvalidToken(TokenProblem::Expired))
+            }
+            Some((_, verified)) => Ok(Some(verified.clone())),
+        }
+    }
+
+    fn put(&self, token: &str, exp: i64, verified: Verified) {
+        if token.len() > Self::MAX_TOKEN_BYTES {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            let now = crate::config::now();
+            entries.retain(|_, (exp, _)| !Self::expired(*exp, now));
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(token.into(), (exp, verified));
+    }
+
+    /// jsonwebtoken's rule: expired once `exp` is more than the leeway in the past.
+    fn expired(exp: i64, now: i64) -> bool {
+        exp.saturating_add(LEEWAY_SECONDS as i64) < now
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.lock().map(|e| e.len()).unwrap_or_default()
     }
 }
 
@@ -388,5 +465,96 @@ impl Caller {
                 Ok(Some(claims.sv))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{ClientId, Project};
+    use crate::config::now;
+    use crate::testing::test_tokens;
+
+    fn server_token(tokens: &TokenService, issued_at: i64) -> (String, ProjectId) {
+        let project = Project {
+            id: ProjectId::new_random(),
+            name: "p".into(),
+            publisher_id: None,
+            publisher_project_id: None,
+        };
+        let token = tokens
+            .issue_server_token(&ClientId::new_random(), &project, &Scope::ALL, issued_at)
+            .unwrap();
+        (token, project.id)
+    }
+
+    #[test]
+    fn a_verified_token_is_answered_again_from_the_cache_until_it_expires() {
+        let tokens = test_tokens();
+        let (token, project) = server_token(&tokens, now());
+        let first = tokens.verify_server_token(&token).unwrap();
+        assert_eq!(first.project, project);
+        assert_eq!(tokens.verified.len(), 1);
+        assert_eq!(tokens.verify_server_token(&token).unwrap(), first);
+        assert_eq!(tokens.verified.len(), 1);
+
+        let exp = now() + TokenService::DEFAULT_SERVER_TTL;
+        assert!(tokens.verified.get(&token, exp).unwrap().is_some());
+        let past = exp + LEEWAY_SECONDS as i64 + 1;
+        assert!(matches!(
+            tokens.verified.get(&token, past),
+            Err(Error::InvalidToken(TokenProblem::Expired))
+        ));
+    }
+
+    #[test]
+    fn refused_tokens_are_never_kept() {
+        let tokens = test_tokens();
+        let (token, _) = server_token(&tokens, now());
+        let mut forged = token.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(tokens.verify_server_token(&forged).is_err());
+        let (expired, _) = server_token(&tokens, now() - 2 * TokenService::DEFAULT_SERVER_TTL);
+        assert!(matches!(
+            tokens.verify_server_token(&expired),
+            Err(Error::InvalidToken(TokenProblem::Expired))
+        ));
+        assert_eq!(tokens.verified.len(), 0);
+    }
+
+    #[test]
+    fn a_cached_server_token_is_still_no_user_token() {
+        let tokens = test_tokens();
+        let (token, _) = server_token(&tokens, now());
+        tokens.verify_server_token(&token).unwrap();
+        assert!(matches!(
+            tokens.verify_user_token(&token),
+            Err(Error::InvalidToken(TokenProblem::WrongType))
+        ));
+        assert!(matches!(
+            tokens.verify_caller(&token),
+            Ok(Caller::Server(_))
+        ));
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let tokens = test_tokens();
+        let (token, _) = server_token(&tokens, now());
+        let ctx = tokens.verify_server_token(&token).unwrap();
+        for i in 0..VerifiedTokens::MAX_ENTRIES + 10 {
+            tokens.verified.put(
+                &format!("{token}{i}"),
+                now() + 60,
+                Verified::Server(ctx.clone()),
+            );
+            assert!(tokens.verified.len() <= VerifiedTokens::MAX_ENTRIES);
+        }
+        let long = "x".repeat(VerifiedTokens::MAX_TOKEN_BYTES + 1);
+        tokens
+            .verified
+            .put(&long, now() + 60, Verified::Server(ctx));
+        assert!(tokens.verified.get(&long, now()).unwrap().is_none());
     }
 }

@@ -5,25 +5,36 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use auth_custom_id::handler::{App, handle};
+use idlink::client::Scope;
 use idlink::store::memory::MemoryStore;
 use idlink::testing::{Seed, fill, seeded_memory_store, test_tokens};
 use lambda_http::Request;
 
 /// (a) verify a server token, parse and route a request that ends in 404 (the floor every
-/// request pays); (b) a returning login that signs a token; (c) a first login.
+/// request pays), with the server token a studio's server sends with every request (verified
+/// once per instance, then answered from the cache of verified tokens) and (a′) with a token the
+/// instance has never seen (a full ES256 verification); (b) a returning login that signs a
+/// token; (c) a first login.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Case {
     Floor404,
+    Floor404NewToken,
     ReturningLogin,
     FirstLogin,
 }
 
 impl Case {
-    pub const ALL: [Case; 3] = [Case::Floor404, Case::ReturningLogin, Case::FirstLogin];
+    pub const ALL: [Case; 4] = [
+        Case::Floor404,
+        Case::Floor404NewToken,
+        Case::ReturningLogin,
+        Case::FirstLogin,
+    ];
 
     pub fn id(self) -> &'static str {
         match self {
             Case::Floor404 => "a_floor_404",
+            Case::Floor404NewToken => "a2_floor_404_new_token",
             Case::ReturningLogin => "b_returning_login",
             Case::FirstLogin => "c_first_login",
         }
@@ -31,7 +42,8 @@ impl Case {
 
     pub fn describe(self) -> &'static str {
         match self {
-            Case::Floor404 => "(a) verify server token, parse, route → 404",
+            Case::Floor404 => "(a) server token (seen before), parse, route → 404",
+            Case::Floor404NewToken => "(a′) server token never seen: ES256 verify, → 404",
             Case::ReturningLogin => "(b) returning login, signs a token",
             Case::FirstLogin => "(c) first login, signs a token",
         }
@@ -46,7 +58,7 @@ impl Case {
     /// Status the case must answer: a benchmark of a failing request measures nothing.
     pub fn status(self) -> u16 {
         match self {
-            Case::Floor404 => 404,
+            Case::Floor404 | Case::Floor404NewToken => 404,
             _ => 200,
         }
     }
@@ -56,6 +68,10 @@ impl Case {
 pub struct Cpu {
     pub app: App<MemoryStore>,
     floor: String,
+    /// The floor fixture before its `${…}` are filled, and the values, for (a′)'s new tokens.
+    floor_template: String,
+    values: HashMap<&'static str, String>,
+    seed: Seed,
     login: String,
 }
 
@@ -68,18 +84,18 @@ impl Cpu {
         let (store, seed): (MemoryStore, Seed) = seeded_memory_store().await;
         let tokens = test_tokens();
         let values: HashMap<&'static str, String> = seed.placeholders(&tokens);
-        let read = |name: &str| {
+        let raw = |name: &str| {
             let path = events.join("auth-custom-id").join(name);
-            fill(
-                &std::fs::read_to_string(&path)
-                    .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-                &values,
-            )
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         };
+        let floor_template = raw("404-foreign-project.json");
         let cpu = Cpu {
             app: App { store, tokens },
-            floor: read("404-foreign-project.json"),
-            login: read("200-reference-sample.json"),
+            floor: fill(&floor_template, &values),
+            login: fill(&raw("200-reference-sample.json"), &values),
+            floor_template,
+            values,
+            seed,
         };
         // The returning login's user exists before the first measured request.
         assert_eq!(cpu.run(Case::ReturningLogin, 0).await, 200);
@@ -90,6 +106,14 @@ impl Cpu {
     pub fn request(&self, case: Case, n: u64) -> Request {
         let text = match case {
             Case::Floor404 => self.floor.clone(),
+            Case::Floor404NewToken => {
+                let mut values = self.values.clone();
+                values.insert(
+                    "SERVER_TOKEN",
+                    self.seed.server_token(&self.app.tokens, &Scope::ALL),
+                );
+                fill(&self.floor_template, &values)
+            }
             Case::ReturningLogin => self.login.clone(),
             Case::FirstLogin => self
                 .login

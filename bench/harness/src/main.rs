@@ -2,7 +2,7 @@
 //!
 //! idlink-bench run --root DIR --functions DIR --references DIR --keys FILE --moto URL [--runs N]
 //!                   [--only NAME,NAME]   (those subjects and hello-world only)
-//! idlink-bench cpu CASE N     (one of a_floor_404, b_returning_login, c_first_login; N requests,
+//! idlink-bench cpu CASE N     (a_floor_404, a2_floor_404_new_token, b_returning_login, c_first_login; N requests,
 //!                             for callgrind)
 //! idlink-bench load URL CREDENTIALS_JSON OUT_JSON   (20 s, 16 callers, against make run)
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -696,6 +696,7 @@ fn rows(
         let mut row = Row::new("handler CPU, memory store", case.describe(), value);
         let budget = match case {
             Case::Floor404 => Some(100.0),
+            Case::Floor404NewToken => None,
             Case::ReturningLogin => Some(300.0),
             Case::FirstLogin => None,
         };
