@@ -501,6 +501,12 @@ async fn link_attaches_free_identities_and_refuses_before_writing(store: impl St
             .await,
         Err(Error::IdentityAlreadyOnUser)
     ));
+    // The user's own main identity is "the same" as the new one (Auth0's 400), not a conflict.
+    let main = IdentityKey::custom_id(&CustomId::parse("a").unwrap());
+    assert!(matches!(
+        store.link_identity(&attach(project, a.id, main)).await,
+        Err(Error::SameUser)
+    ));
     let nobody = IdentityKey::custom_id(&CustomId::parse("nobody").unwrap());
     assert!(matches!(
         store.link_identity(&attach(project, a.id, nobody)).await,

@@ -207,6 +207,18 @@ pub fn apply_unlink(primary: &UserWithIdentities, cmd: &Unlink) -> UserWithIdent
     out
 }
 
+/// The refusal for linking an identity `primary` already holds: its main identity (the custom ID
+/// its login rests on) is "the same as the new one" (Auth0's 400); any other one "already exists"
+/// (Auth0's 409).
+pub fn already_held(primary: &User, identity: &IdentityKey) -> Error {
+    let main = primary.custom_id.as_ref().map(IdentityKey::custom_id);
+    if main.as_ref() == Some(identity) {
+        Error::SameUser
+    } else {
+        Error::IdentityAlreadyOnUser
+    }
+}
+
 /// Identities only idlink's own endpoints create; a link may merge their holder, never mint one.
 pub fn is_reserved(identity: &IdentityKey) -> bool {
     Provider::RESERVED.contains(&identity.provider.as_str())

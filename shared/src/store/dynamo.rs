@@ -25,8 +25,8 @@ use crate::error::{Error, Result};
 use crate::identity::{CustomId, IdentityKey, Nickname, ProjectId, UserId};
 use crate::partner::ApiKeyHash;
 use crate::store::accounts::{
-    AccountStore, LinkIdentity, Merge, Unlink, Unlinked, apply_merge, apply_unlink, check_session,
-    is_reserved, plan_merge, plan_unlink, standalone_user,
+    AccountStore, LinkIdentity, Merge, Unlink, Unlinked, already_held, apply_merge, apply_unlink,
+    check_session, is_reserved, plan_merge, plan_unlink, standalone_user,
 };
 use crate::store::{
     ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleLink, UserStore,
@@ -961,7 +961,13 @@ impl AccountStore for DynamoStore {
     async fn link_identity(&self, cmd: &LinkIdentity) -> Result<UserWithIdentities> {
         for attempt in 0..MAX_ATTEMPTS {
             match self.owner_of(cmd.project, &cmd.identity).await? {
-                Some(owner) if owner == cmd.primary => return Err(Error::IdentityAlreadyOnUser),
+                Some(owner) if owner == cmd.primary => {
+                    let primary = self
+                        .get_user(cmd.project, cmd.primary)
+                        .await?
+                        .ok_or(Error::NotFound)?;
+                    return Err(already_held(&primary.user, &cmd.identity));
+                }
                 Some(owner) => {
                     return self
                         .merge(&Merge {

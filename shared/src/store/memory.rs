@@ -11,8 +11,8 @@ use crate::error::{Error, Result};
 use crate::identity::{IdentityKey, ProjectId, UserId};
 use crate::partner::ApiKeyHash;
 use crate::store::accounts::{
-    AccountStore, LinkIdentity, Merge, Unlink, Unlinked, apply_merge, apply_unlink, check_session,
-    is_reserved, plan_merge, plan_unlink, standalone_user,
+    AccountStore, LinkIdentity, Merge, Unlink, Unlinked, already_held, apply_merge, apply_unlink,
+    check_session, is_reserved, plan_merge, plan_unlink, standalone_user,
 };
 use crate::store::{
     ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleKind, SingleLink, UserStore,
@@ -334,7 +334,10 @@ impl AccountStore for MemoryStore {
     async fn link_identity(&self, cmd: &LinkIdentity) -> Result<UserWithIdentities> {
         let mut s = self.lock()?;
         match s.markers.get(&(cmd.project, cmd.identity.clone())).copied() {
-            Some(owner) if owner == cmd.primary => Err(Error::IdentityAlreadyOnUser),
+            Some(owner) if owner == cmd.primary => {
+                let primary = s.live(cmd.project, cmd.primary).ok_or(Error::NotFound)?;
+                Err(already_held(&primary.user, &cmd.identity))
+            }
             Some(owner) => s.merge(&Merge {
                 project: cmd.project,
                 primary: cmd.primary,
