@@ -69,6 +69,9 @@ pub enum Error {
     LastIdentity,
     #[error("only idlink may link identities of this provider")]
     ReservedProvider,
+    /// An identity the studio set (custom ID, external ID, partner) that only a server removes.
+    #[error("only a server token may remove this identity")]
+    ServerOnlyIdentity,
     /// The `link_with` proof was refused; the text says why, without any token content.
     #[error("link_with refused: {0}")]
     InvalidLinkWith(&'static str),
@@ -82,6 +85,16 @@ pub enum Error {
     InvalidScope,
     #[error("unknown audience")]
     UnknownAudience(String),
+    /// RFC 6749 §5.2: the client may not use this grant (token exchange needs a linking scope).
+    #[error("client not authorized for this grant")]
+    UnauthorizedClient,
+    /// RFC 8693 §2.2.2: the `subject_token` (or its type) is unacceptable; the text says why
+    /// without any token content.
+    #[error("subject_token refused: {0}")]
+    InvalidSubjectToken(&'static str),
+    /// RFC 8693 §2.2.2: the requested audience is not one idlink issues link tokens for.
+    #[error("invalid target audience")]
+    InvalidTarget,
 
     /// Throttled or contended store: the client should retry.
     #[error("store temporarily unavailable")]

@@ -95,6 +95,18 @@ impl Seed {
     }
 }
 
+/// A link token for `user`, as token exchange mints it at `seed`'s server client's request, issued
+/// at `at` (Unix seconds).
+pub fn link_token(tokens: &TokenService, seed: &Seed, user: &User, at: i64) -> String {
+    let login = tokens
+        .issue_user_token(user, None, None, crate::config::now())
+        .expect("login token");
+    let claims = tokens.verify_user_token(&login).expect("login claims");
+    tokens
+        .issue_link_token(&claims, seed.client_id.as_str(), at)
+        .expect("link token")
+}
+
 /// Logs a user in by custom ID (creating it on first use).
 pub async fn login_user(store: &impl LoginStore, seed: &Seed, custom_id: &str) -> User {
     store
@@ -138,9 +150,21 @@ pub async fn seed_users(
     values.insert("LINKED_USER_ID", linked.id.to_string());
     values.insert(
         "LINK_WITH_TOKEN",
+        link_token(tokens, seed, &linked, crate::config::now()),
+    );
+    values.insert(
+        "LINK_WITH_LOGIN_TOKEN",
         tokens
             .issue_user_token(&linked, None, None, crate::config::now())
             .expect("user token"),
+    );
+    values.insert(
+        "USER_LINK_TOKEN",
+        link_token(tokens, seed, &user, crate::config::now()),
+    );
+    values.insert(
+        "LINKED_USER_LINK_TOKEN",
+        link_token(tokens, seed, &linked, crate::config::now()),
     );
     values.insert("LINKED_EXTERNAL_ID", LINKED_EXTERNAL_ID.to_owned());
 }

@@ -1,6 +1,12 @@
-//! Issuing and verifying JWTs. Server tokens (`typ: at+jwt`, audience `<issuer>/api/v2/`) carry a
-//! project and scopes; user tokens (`typ: JWT`, audience = the user's project id) carry the
-//! Xsolla claims plus `jti` and the session version `sv`.
+//! Issuing and verifying JWTs, of three kinds that never stand in for each other:
+//! - server tokens (`typ: at+jwt`, `token_use: server`, audience `<issuer>/api/v2/`) carry a
+//!   project and scopes;
+//! - login tokens (`typ: JWT`, `token_use: user`, audience = the user's project id) carry the
+//!   Xsolla claims plus `jti` and the session version `sv`; they identify a player and may read it,
+//!   never link, merge or unlink;
+//! - link tokens (`typ: link+jwt`, `token_use: link`, audience = the user's own identities
+//!   endpoint) are minted only by token exchange (RFC 8693) at a studio server's request, live at
+//!   most five minutes and let their user link or unlink its identities.
 //!
 //! Verification pins the algorithm and key by `kid` from our own key set, requires `exp`, checks
 //! `iss`, `aud` and the token kind, so `alg: none`, HS/RS confusion and cross-kind use fail.
@@ -21,8 +27,15 @@ use crate::user::User;
 
 pub const SERVER_TOKEN_TYP: &str = "at+jwt";
 pub const USER_TOKEN_TYP: &str = "JWT";
+pub const LINK_TOKEN_TYP: &str = "link+jwt";
 const SERVER_USE: &str = "server";
 const USER_USE: &str = "user";
+const LINK_USE: &str = "link";
+/// The one thing a link token allows, as Auth0 names it.
+pub const LINK_SCOPE: &str = "update:current_user_identities";
+/// A link token's lifetime: long enough for a client to call the link endpoint, short enough that
+/// a leaked one is of little use.
+pub const LINK_TOKEN_TTL: i64 = 300;
 /// Clock skew tolerated on `exp`.
 const LEEWAY_SECONDS: u64 = 30;
 
@@ -96,8 +109,44 @@ pub struct UserClaims {
     pub token_use: String,
 }
 
-/// Scopes every user token carries: a user may read itself and link or unlink its identities.
-pub const USER_SCOPES: &str = "read:current_user update:current_user_identities";
+/// The scope every login token carries: a player may read itself. Linking takes a link token.
+pub const USER_SCOPES: &str = "read:current_user";
+
+/// RFC 8693 §4.1: who acted for the user when the token was minted (the studio's server client).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Actor {
+    pub sub: String,
+}
+
+/// A purpose-bound link token: one user, one purpose, five minutes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LinkClaims {
+    pub iss: String,
+    pub sub: String,
+    /// `<issuer>/api/v2/users/<sub>/identities`: the token is good for that user's identities only.
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    /// The server client that asked for it.
+    pub azp: String,
+    pub act: Actor,
+    pub project_id: String,
+    /// The user's session version when the login token was exchanged: a logout, unlink or merge
+    /// since then ends the link token too.
+    pub sv: u64,
+    pub scope: String,
+    pub token_use: String,
+}
+
+impl LinkClaims {
+    pub fn user_id(&self) -> Result<UserId> {
+        UserId::parse(&self.sub).map_err(|_| Error::InvalidToken(TokenProblem::Invalid))
+    }
+    pub fn project(&self) -> Result<ProjectId> {
+        ProjectId::parse(&self.project_id).map_err(|_| Error::InvalidToken(TokenProblem::Invalid))
+    }
+}
 
 impl UserClaims {
     pub fn has_scope(&self, scope: &str) -> bool {
@@ -122,6 +171,7 @@ pub struct TokenService {
     user_ttl: i64,
     server_header: String,
     user_header: String,
+    link_header: String,
 }
 
 fn encoded_header(typ: &str, keys: &KeySet) -> String {
@@ -144,6 +194,7 @@ impl TokenService {
         Self {
             server_header: encoded_header(SERVER_TOKEN_TYP, &keys),
             user_header: encoded_header(USER_TOKEN_TYP, &keys),
+            link_header: encoded_header(LINK_TOKEN_TYP, &keys),
             server_audience: format!("{issuer}/api/v2/"),
             issuer,
             keys,
@@ -242,6 +293,34 @@ impl TokenService {
         self.sign(&self.user_header, &claims)
     }
 
+    /// Where a link token for `user` may be used: its own identities endpoint.
+    pub fn link_audience(&self, user: UserId) -> String {
+        format!("{}/api/v2/users/{user}/identities", self.issuer)
+    }
+
+    /// Exchanges a verified, live login token for a link token of the same user (RFC 8693), at
+    /// the request of server client `client`.
+    pub fn issue_link_token(&self, login: &UserClaims, client: &str, now: i64) -> Result<String> {
+        let user = login.user_id()?;
+        let claims = LinkClaims {
+            iss: self.issuer.clone(),
+            sub: user.to_string(),
+            aud: self.link_audience(user),
+            iat: now,
+            exp: now + LINK_TOKEN_TTL,
+            jti: uuid::Uuid::new_v4().to_string(),
+            azp: client.to_owned(),
+            act: Actor {
+                sub: format!("{client}@clients"),
+            },
+            project_id: login.project()?.to_string(),
+            sv: login.sv,
+            scope: LINK_SCOPE.into(),
+            token_use: LINK_USE.into(),
+        };
+        self.sign(&self.link_header, &claims)
+    }
+
     /// Checks signature, `kid`, algorithm, `typ`, `exp`, `iss` and (when given) `aud`.
     fn verify<T: DeserializeOwned>(
         &self,
@@ -275,13 +354,13 @@ impl TokenService {
             })
         })?;
         // Kind last: a well-signed token of the other kind is told apart from a forged one.
+        let token_use = match typ {
+            SERVER_TOKEN_TYP => SERVER_USE,
+            LINK_TOKEN_TYP => LINK_USE,
+            _ => USER_USE,
+        };
         let kind_ok = header.typ.as_deref() == Some(typ)
-            && data.claims.get("token_use").and_then(|v| v.as_str())
-                == Some(if typ == SERVER_TOKEN_TYP {
-                    SERVER_USE
-                } else {
-                    USER_USE
-                });
+            && data.claims.get("token_use").and_then(|v| v.as_str()) == Some(token_use);
         if !kind_ok {
             return Err(Error::InvalidToken(TokenProblem::WrongType));
         }
@@ -321,6 +400,21 @@ impl TokenService {
         claims.user_id()?;
         self.verified
             .put(token, claims.exp, Verified::User(Box::new(claims.clone())));
+        Ok(claims)
+    }
+
+    /// A link token: signature, kind, issuer, expiry, a lifetime of at most [`LINK_TOKEN_TTL`],
+    /// and an audience naming its own user's identities. Never cached: each is used once or twice.
+    pub fn verify_link_token(&self, token: &str) -> Result<LinkClaims> {
+        let claims: LinkClaims = self.verify(token, LINK_TOKEN_TYP, None)?;
+        let user = claims.user_id()?;
+        claims.project()?;
+        if claims.aud != self.link_audience(user)
+            || claims.exp - claims.iat > LINK_TOKEN_TTL
+            || claims.scope != LINK_SCOPE
+        {
+            return Err(Error::InvalidToken(TokenProblem::Invalid));
+        }
         Ok(claims)
     }
 
@@ -410,24 +504,37 @@ impl VerifiedTokens {
     }
 }
 
-/// Who calls an endpoint that takes either token kind (the Auth0 Management endpoints).
+/// Who calls an endpoint that takes more than one token kind (the Auth0 Management endpoints).
 #[derive(Debug, Clone)]
 pub enum Caller {
     Server(ServerContext),
     User(Box<UserClaims>),
+    Link(Box<LinkClaims>),
+}
+
+/// What a player's own token must be to act on its own account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserGrant {
+    /// Reading itself: a login token (`read:current_user`).
+    ReadCurrentUser,
+    /// Linking or unlinking its identities: a link token (`update:current_user_identities`).
+    UpdateCurrentUserIdentities,
 }
 
 impl TokenService {
-    /// Verifies a token of either kind; the kind comes from its `typ`, and each kind is then
+    /// Verifies a token of any kind; the kind comes from its `typ`, and each kind is then
     /// verified with all of its own rules.
     pub fn verify_caller(&self, token: &str) -> Result<Caller> {
         let header =
             decode_header(token).map_err(|_| Error::InvalidToken(TokenProblem::Invalid))?;
-        if header.typ.as_deref() == Some(SERVER_TOKEN_TYP) {
-            self.verify_server_token(token).map(Caller::Server)
-        } else {
-            self.verify_user_token(token)
-                .map(|c| Caller::User(Box::new(c)))
+        match header.typ.as_deref() {
+            Some(SERVER_TOKEN_TYP) => self.verify_server_token(token).map(Caller::Server),
+            Some(LINK_TOKEN_TYP) => self
+                .verify_link_token(token)
+                .map(|c| Caller::Link(Box::new(c))),
+            _ => self
+                .verify_user_token(token)
+                .map(|c| Caller::User(Box::new(c))),
         }
     }
 }
@@ -437,34 +544,46 @@ impl Caller {
         match self {
             Caller::Server(ctx) => Ok(ctx.project),
             Caller::User(claims) => claims.project(),
+            Caller::Link(claims) => claims.project(),
         }
     }
 
-    /// May this caller act on `target`? A server token needs `server_scope`; a user token needs
-    /// `user_scope` and may act only on itself. `expected` names both for the 403 message.
-    /// Answers the user token's session version, which the write must still find current.
+    pub fn is_server(&self) -> bool {
+        matches!(self, Caller::Server(_))
+    }
+
+    /// May this caller act on `target`? A server token needs `server_scope`; a player's token
+    /// must be of the kind `grant` names and may act only on its own user. `expected` names the
+    /// accepted scopes for the 403 message. Answers a player token's session version, which the
+    /// write must still find current.
     pub fn authorize(
         &self,
         target: UserId,
         server_scope: Scope,
-        user_scope: &str,
+        grant: UserGrant,
         expected: &'static str,
     ) -> Result<Option<u64>> {
-        match self {
-            Caller::Server(ctx) => ctx
-                .require(server_scope)
-                .map_err(|_| Error::InsufficientScope(expected))
-                .map(|()| None),
-            Caller::User(claims) => {
-                if !claims.has_scope(user_scope) {
-                    return Err(Error::InsufficientScope(expected));
-                }
-                if claims.user_id()? != target {
-                    return Err(Error::SubjectMismatch);
-                }
-                Ok(Some(claims.sv))
+        let (user, sv) = match (self, grant) {
+            (Caller::Server(ctx), _) => {
+                return ctx
+                    .require(server_scope)
+                    .map_err(|_| Error::InsufficientScope(expected))
+                    .map(|()| None);
             }
+            (Caller::User(claims), UserGrant::ReadCurrentUser)
+                if claims.has_scope("read:current_user") =>
+            {
+                (claims.user_id()?, claims.sv)
+            }
+            (Caller::Link(claims), UserGrant::UpdateCurrentUserIdentities) => {
+                (claims.user_id()?, claims.sv)
+            }
+            _ => return Err(Error::InsufficientScope(expected)),
+        };
+        if user != target {
+            return Err(Error::SubjectMismatch);
         }
+        Ok(Some(sv))
     }
 }
 

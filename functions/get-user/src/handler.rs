@@ -1,15 +1,17 @@
-//! GET /api/v2/users/{id}: a user in Auth0's shape. A server token needs `read:users`; a user may
-//! read itself with its own token. A merged or foreign-project user is answered 404.
+//! GET /api/v2/users/{id}: a user in Auth0's shape. A server token needs `read:users` and sees
+//! every attribute; a player may read itself with its own login token and then sees what
+//! `/users/me` shows it (never private server attributes). A merged or foreign-project user is
+//! answered 404.
 
 use idlink::client::Scope;
 use idlink::error::{Error, Result};
-use idlink::http::auth0::{self, READ_SCOPES, user_json};
+use idlink::http::auth0::{self, READ_SCOPES, Reader, user_json};
 use idlink::http::request::{json_response, path_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::UserId;
 use idlink::store::UserStore;
 use idlink::store::accounts::check_session;
-use idlink::token::TokenService;
+use idlink::token::{TokenService, UserGrant};
 use lambda_http::http::StatusCode;
 
 pub struct App<S> {
@@ -33,14 +35,24 @@ async fn get<S: UserStore>(app: &App<S>, req: &Request) -> Result<Response<Body>
     let id = path_param(req, "id")
         .and_then(|id| UserId::parse(&id).ok())
         .ok_or(Error::NotFound)?;
-    let session = caller.authorize(id, Scope::ReadUsers, "read:current_user", READ_SCOPES)?;
+    let session = caller.authorize(
+        id,
+        Scope::ReadUsers,
+        UserGrant::ReadCurrentUser,
+        READ_SCOPES,
+    )?;
     let user = app
         .store
         .get_user(caller.project()?, id)
         .await?
         .ok_or(Error::NotFound)?;
     check_session(&user.user, session)?;
-    Ok(json_response(StatusCode::OK, &user_json(&user)))
+    let reader = if caller.is_server() {
+        Reader::Server
+    } else {
+        Reader::OwnUser
+    };
+    Ok(json_response(StatusCode::OK, &user_json(&user, reader)))
 }
 
 #[cfg(test)]

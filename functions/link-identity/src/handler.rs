@@ -1,9 +1,11 @@
 //! POST /api/v2/users/{id}/identities: Auth0's account linking, in its two forms.
 //! - `{provider, user_id}` with a server token (`update:users`): attaches the identity to {id}
 //!   if nobody holds it, or merges its holder (all its identities) into {id}.
-//! - `{link_with}` with {id}'s own user token (`update:current_user_identities`, or a server token
-//!   with `update:users`): `link_with` is an idlink user token of the second account — same
-//!   project, live, issued within the last few minutes, used once — so both accounts are proven.
+//! - `{link_with}` with {id}'s own link token (`update:current_user_identities`), or a server
+//!   token with `update:users`: `link_with` is a link token of the second account — same project,
+//!   live, at most five minutes old, used once — so both accounts are proven. Link tokens come
+//!   only from token exchange at the studio's server's request (`/oauth/token`); a login token
+//!   can neither link nor merge (403 `insufficient_scope`, or 400 `invalid_body` as `link_with`).
 //!
 //! Answers 201 with {id}'s identities; refusals happen before anything is written.
 
@@ -15,7 +17,7 @@ use idlink::http::request::{json_object, json_response, path_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, Provider, Subject, UserId};
 use idlink::store::accounts::{AccountStore, LinkIdentity, LinkProof, Merge};
-use idlink::token::{Caller, TokenService};
+use idlink::token::{TokenService, UserGrant};
 use lambda_http::http::StatusCode;
 use serde_json::{Map, Value};
 
@@ -99,14 +101,14 @@ async fn link<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<B
     let now = now();
     let linked = match body {
         LinkBody::Identity(identity) => {
-            // Naming an arbitrary identity is a server's power, not a user's.
-            if let Caller::User(_) = caller {
+            // Naming an arbitrary identity is a server's power, not a player's.
+            if !caller.is_server() {
                 return Err(Error::InsufficientScope("update:users"));
             }
             caller.authorize(
                 primary,
                 Scope::UpdateUsers,
-                "update:current_user_identities",
+                UserGrant::UpdateCurrentUserIdentities,
                 LINK_SCOPES,
             )?;
             app.store
@@ -123,14 +125,17 @@ async fn link<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<B
             let primary_session = caller.authorize(
                 primary,
                 Scope::UpdateUsers,
-                "update:current_user_identities",
+                UserGrant::UpdateCurrentUserIdentities,
                 LINK_SCOPES,
             )?;
-            let proof = app.tokens.verify_user_token(&token).map_err(|e| match e {
+            let proof = app.tokens.verify_link_token(&token).map_err(|e| match e {
                 Error::InvalidToken(TokenProblem::Expired) => {
                     Error::InvalidLinkWith("the token has expired")
                 }
-                _ => Error::InvalidLinkWith("the token is not a valid user token"),
+                Error::InvalidToken(TokenProblem::WrongType) => Error::InvalidLinkWith(
+                    "a link token from token exchange is required, not a login or server token",
+                ),
+                _ => Error::InvalidLinkWith("the token is not a valid link token"),
             })?;
             if proof.project()? != project {
                 return Err(Error::InvalidLinkWith(

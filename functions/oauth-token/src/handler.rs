@@ -1,5 +1,13 @@
-//! POST /oauth/token: the client credentials grant (RFC 6749 §4.4). Credentials by HTTP Basic
-//! (§2.3.1) or body fields, never both; the body as a form or as JSON (Auth0's SDKs send either).
+//! POST /oauth/token, two grants:
+//! - client credentials (RFC 6749 §4.4): a server token for a registered server client;
+//! - token exchange (RFC 8693): a studio's server client holding `users:link` or `update:users`
+//!   exchanges a player's live login token (`subject_token`) for a link token — five minutes, that
+//!   one user, `update:current_user_identities` only — which is what user-initiated linking and
+//!   unlinking take. The client authenticates as for client credentials, or presents its server
+//!   token as `actor_token`.
+//!
+//! Credentials by HTTP Basic (§2.3.1) or body fields, never both; the body as a form or as JSON
+//! (Auth0's SDKs send either).
 
 use std::collections::HashMap;
 
@@ -7,20 +15,25 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use idlink::client::{ClientId, Scope, SecretHash};
 use idlink::config::now;
-use idlink::error::{Error, Result};
-use idlink::http::request::{body_bytes, header, json_response};
+use idlink::error::{Error, Result, TokenProblem};
+use idlink::http::request::{MAX_TOKEN_BYTES, body_bytes, header, json_response};
 use idlink::http::{Body, Request, Response, oauth};
-use idlink::store::ClientStore;
-use idlink::token::TokenService;
+use idlink::identity::ProjectId;
+use idlink::store::{ClientStore, UserStore};
+use idlink::token::{LINK_SCOPE, LINK_TOKEN_TTL, TokenService};
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
+
+pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 
 pub struct App<S> {
     pub store: S,
     pub tokens: TokenService,
 }
 
-pub async fn handle<S: ClientStore>(
+pub async fn handle<S: ClientStore + UserStore>(
     app: &App<S>,
     req: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
@@ -93,7 +106,19 @@ fn basic_credentials(req: &Request) -> Option<Result<(String, String)>> {
     Some(Ok((unescape(id), unescape(secret))))
 }
 
-async fn token<S: ClientStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+enum Grant {
+    ClientCredentials,
+    TokenExchange,
+}
+
+/// The server client a request acts for, once authenticated.
+struct Acting {
+    client_id: String,
+    project: ProjectId,
+    scopes: Vec<Scope>,
+}
+
+async fn token<S: ClientStore + UserStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let params = parameters(req)?;
     let basic = basic_credentials(req).transpose()?;
     let used_basic = basic.is_some();
@@ -102,11 +127,39 @@ async fn token<S: ClientStore>(app: &App<S>, req: &Request) -> Result<Response<B
     if used_basic && body_credentials {
         return Err(Error::ConflictingCredentials);
     }
-    match params.get("grant_type").map(String::as_str) {
+    let grant = match params.get("grant_type").map(String::as_str) {
         None => return Err(Error::missing("grant_type")),
-        Some("client_credentials") => {}
+        Some("client_credentials") => Grant::ClientCredentials,
+        Some(TOKEN_EXCHANGE) => Grant::TokenExchange,
         Some(_) => return Err(Error::UnsupportedGrantType),
+    };
+    match grant {
+        Grant::ClientCredentials => client_credentials(app, &params, basic).await,
+        Grant::TokenExchange => {
+            let actor = match (basic.is_some() || body_credentials, params.get("actor_token")) {
+                (true, Some(_)) => return Err(Error::ConflictingCredentials),
+                (false, Some(actor)) => actor_client(app, &params, actor)?,
+                (_, None) => {
+                    let client = authenticate(app, &params, basic).await?;
+                    Acting {
+                        client_id: client.id.as_str().to_owned(),
+                        project: client.project,
+                        scopes: client.scopes,
+                    }
+                }
+            };
+            token_exchange(app, &params, &actor).await
+        }
     }
+}
+
+/// The registered client whose credentials came with the request, or `invalid_client`.
+async fn authenticate<S: ClientStore>(
+    app: &App<S>,
+    params: &HashMap<String, String>,
+    basic: Option<(String, String)>,
+) -> Result<idlink::client::ServerClient> {
+    let used_basic = basic.is_some();
     let (client_id, secret) = match basic {
         Some(pair) => pair,
         None => match (params.get("client_id"), params.get("client_secret")) {
@@ -114,16 +167,55 @@ async fn token<S: ClientStore>(app: &App<S>, req: &Request) -> Result<Response<B
             _ => return Err(Error::InvalidClient { used_basic: false }),
         },
     };
-    let refused = Error::InvalidClient { used_basic };
     let client = match ClientId::parse(&client_id) {
         Ok(id) => app.store.get_client(&id).await?,
         Err(_) => None,
     };
-    let Some(client) = client.filter(|c| c.secret_hash.matches(&secret)) else {
-        // Hash anyway so an unknown client costs what a wrong secret costs.
-        let _ = SecretHash::of(&secret);
+    match client.filter(|c| c.secret_hash.matches(&secret)) {
+        Some(client) => Ok(client),
+        None => {
+            // Hash anyway so an unknown client costs what a wrong secret costs.
+            let _ = SecretHash::of(&secret);
+            Err(Error::InvalidClient { used_basic })
+        }
+    }
+}
+
+/// RFC 8693's `actor_token`: the studio server's own server token stands for its client.
+fn actor_client<S>(
+    app: &App<S>,
+    params: &HashMap<String, String>,
+    actor: &str,
+) -> Result<Acting> {
+    match params.get("actor_token_type").map(String::as_str) {
+        Some(ACCESS_TOKEN_TYPE | JWT_TOKEN_TYPE) => {}
+        Some(_) => {
+            return Err(Error::invalid(
+                "actor_token_type",
+                "must be urn:ietf:params:oauth:token-type:access_token",
+            ));
+        }
+        None => return Err(Error::missing("actor_token_type")),
+    }
+    let refused = Error::InvalidClient { used_basic: false };
+    if actor.len() > MAX_TOKEN_BYTES {
         return Err(refused);
-    };
+    }
+    let ctx = app.tokens.verify_server_token(actor).map_err(|_| refused)?;
+    Ok(Acting {
+        client_id: ctx.client_id,
+        project: ctx.project,
+        scopes: ctx.scopes,
+    })
+}
+
+async fn client_credentials<S: ClientStore>(
+    app: &App<S>,
+    params: &HashMap<String, String>,
+    basic: Option<(String, String)>,
+) -> Result<Response<Body>> {
+    let used_basic = basic.is_some();
+    let client = authenticate(app, params, basic).await?;
     if let Some(aud) = params.get("audience")
         && aud != app.tokens.server_audience()
     {
@@ -143,7 +235,7 @@ async fn token<S: ClientStore>(app: &App<S>, req: &Request) -> Result<Response<B
         .store
         .get_project(client.project)
         .await?
-        .ok_or(refused)?;
+        .ok_or(Error::InvalidClient { used_basic })?;
     let access_token = app
         .tokens
         .issue_server_token(&client.id, &project, &scopes, now())?;
@@ -158,231 +250,84 @@ async fn token<S: ClientStore>(app: &App<S>, req: &Request) -> Result<Response<B
     )))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use idlink::store::memory::MemoryStore;
-    use idlink::testing::{
-        Seed, expected_status, fixtures, request_from_fixture, seeded_memory_store, test_tokens,
-    };
-    use lambda_http::http;
-
-    async fn app() -> (App<MemoryStore>, Seed) {
-        let (store, seed) = seeded_memory_store().await;
-        (
-            App {
-                store,
-                tokens: test_tokens(),
-            },
-            seed,
-        )
+/// RFC 8693 §2: a player's live login token, exchanged at its studio's request for a link token.
+async fn token_exchange<S: UserStore>(
+    app: &App<S>,
+    params: &HashMap<String, String>,
+    actor: &Acting,
+) -> Result<Response<Body>> {
+    if !actor
+        .scopes
+        .iter()
+        .any(|s| matches!(s, Scope::UsersLink | Scope::UpdateUsers))
+    {
+        return Err(Error::UnauthorizedClient);
     }
-
-    fn post(content_type: &str, body: &str, authorization: Option<&str>) -> Request {
-        let mut b = http::Request::builder()
-            .method("POST")
-            .uri("/oauth/token")
-            .header("content-type", content_type);
-        if let Some(a) = authorization {
-            b = b.header("authorization", a);
+    let subject = params
+        .get("subject_token")
+        .ok_or_else(|| Error::missing("subject_token"))?;
+    match params.get("subject_token_type").map(String::as_str) {
+        Some(ACCESS_TOKEN_TYPE | JWT_TOKEN_TYPE) => {}
+        Some(_) => {
+            return Err(Error::InvalidSubjectToken(
+                "subject_token_type must be urn:ietf:params:oauth:token-type:access_token or :jwt",
+            ));
         }
-        b.body(Body::from(body.to_owned())).unwrap()
+        None => return Err(Error::missing("subject_token_type")),
     }
-
-    async fn call(app: &App<MemoryStore>, req: Request) -> (u16, Value, http::HeaderMap) {
-        let resp = handle(app, req).await.unwrap();
-        let status = resp.status().as_u16();
-        let body = serde_json::from_slice(resp.body().as_ref()).unwrap();
-        (status, body, resp.headers().clone())
+    if let Some(requested) = params.get("requested_token_type")
+        && requested != ACCESS_TOKEN_TYPE
+        && requested != JWT_TOKEN_TYPE
+    {
+        return Err(Error::invalid(
+            "requested_token_type",
+            "must be urn:ietf:params:oauth:token-type:access_token",
+        ));
     }
-
-    #[tokio::test]
-    async fn form_body_credentials_get_a_verifiable_server_token() {
-        let (app, seed) = app().await;
-        let body = format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}",
-            seed.client_id.as_str(),
-            seed.client_secret
-        );
-        let (status, body, headers) =
-            call(&app, post("application/x-www-form-urlencoded", &body, None)).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["token_type"], "Bearer");
-        assert_eq!(body["expires_in"], 3600);
-        assert_eq!(
-            body["scope"],
-            "users:login users:link read:users update:users"
-        );
-        assert_eq!(headers["cache-control"], "no-store");
-        assert_eq!(headers["pragma"], "no-cache");
-        let ctx = app
-            .tokens
-            .verify_server_token(body["access_token"].as_str().unwrap())
-            .unwrap();
-        assert_eq!(ctx.project, seed.project.id);
-        assert_eq!(ctx.publisher_project_id, Some(7));
+    if params
+        .get("audience")
+        .is_some_and(|aud| aud != app.tokens.server_audience())
+    {
+        return Err(Error::InvalidTarget);
     }
-
-    #[tokio::test]
-    async fn json_body_and_scope_narrowing() {
-        let (app, seed) = app().await;
-        let body = json!({"grant_type": "client_credentials", "client_id": seed.client_id.as_str(),
-            "client_secret": seed.client_secret, "scope": "users:login", "audience": null});
-        let (status, body, _) = call(&app, post("application/json", &body.to_string(), None)).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["scope"], "users:login");
-        let ctx = app
-            .tokens
-            .verify_server_token(body["access_token"].as_str().unwrap())
-            .unwrap();
-        assert!(ctx.require(Scope::UsersLogin).is_ok());
-        assert!(ctx.require(Scope::ReadUsers).is_err());
+    if params.get("scope").is_some_and(|s| s != LINK_SCOPE) {
+        return Err(Error::InvalidScope);
     }
-
-    #[tokio::test]
-    async fn refusals_follow_rfc_6749() {
-        let (app, seed) = app().await;
-        let id = seed.client_id.as_str();
-        let basic = format!(
-            "Basic {}",
-            STANDARD.encode(format!("{id}:{}", seed.client_secret))
-        );
-        let wrong_basic = format!("Basic {}", STANDARD.encode(format!("{id}:nope")));
-        let form = "application/x-www-form-urlencoded";
-        let ok = format!(
-            "grant_type=client_credentials&client_id={id}&client_secret={}",
-            seed.client_secret
-        );
-        let cases: Vec<(Request, u16, &str)> = vec![
-            (
-                post(form, "grant_type=client_credentials", Some(&basic)),
-                200,
-                "",
-            ),
-            (
-                post(form, "grant_type=client_credentials", Some(&wrong_basic)),
-                401,
-                "invalid_client",
-            ),
-            (
-                post(
-                    form,
-                    &format!("grant_type=client_credentials&client_id={id}&client_secret=x"),
-                    None,
-                ),
-                401,
-                "invalid_client",
-            ),
-            (
-                post(
-                    form,
-                    &format!(
-                        "grant_type=client_credentials&client_id={}&client_secret=x",
-                        "0".repeat(32)
-                    ),
-                    None,
-                ),
-                401,
-                "invalid_client",
-            ),
-            (
-                post(form, "grant_type=client_credentials", None),
-                401,
-                "invalid_client",
-            ),
-            (post(form, &ok, Some(&basic)), 400, "invalid_request"),
-            (
-                post(form, &ok.replace("client_credentials", "password"), None),
-                400,
-                "unsupported_grant_type",
-            ),
-            (
-                post(
-                    form,
-                    &format!("client_id={id}&client_secret={}", seed.client_secret),
-                    None,
-                ),
-                400,
-                "invalid_request",
-            ),
-            (
-                post(form, &format!("{ok}&grant_type=client_credentials"), None),
-                400,
-                "invalid_request",
-            ),
-            (
-                post(form, &format!("{ok}&scope=admin"), None),
-                400,
-                "invalid_scope",
-            ),
-            (
-                post(
-                    form,
-                    &format!("{ok}&audience=https://elsewhere/api/v2/"),
-                    None,
-                ),
-                403,
-                "access_denied",
-            ),
-            (
-                post("application/json", "{not json", None),
-                400,
-                "invalid_request",
-            ),
-            (
-                post("application/json", r#"{"grant_type": 5}"#, None),
-                400,
-                "invalid_request",
-            ),
-            (
-                post(form, &"a".repeat(40_000), None),
-                400,
-                "invalid_request",
-            ),
-        ];
-        for (i, (req, status, code)) in cases.into_iter().enumerate() {
-            let (got, body, headers) = call(&app, req).await;
-            assert_eq!(got, status, "case {i}: {body}");
-            if status != 200 {
-                assert_eq!(body["error"], code, "case {i}");
-                assert_eq!(headers["cache-control"], "no-store", "case {i}");
-            }
+    if subject.len() > MAX_TOKEN_BYTES {
+        return Err(Error::InvalidSubjectToken("the token is too long"));
+    }
+    let login = app.tokens.verify_user_token(subject).map_err(|e| match e {
+        Error::InvalidToken(TokenProblem::Expired) => {
+            Error::InvalidSubjectToken("the token has expired")
         }
-        let (_, _, headers) = call(
-            &app,
-            post(form, "grant_type=client_credentials", Some(&wrong_basic)),
-        )
-        .await;
-        assert!(
-            headers["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .starts_with("Basic")
-        );
-    }
-
-    #[tokio::test]
-    async fn event_fixtures() {
-        let (app, seed) = app().await;
-        let values = seed.placeholders(&app.tokens);
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/oauth-token");
-        let all = fixtures(&dir);
-        assert!(all.len() >= 3);
-        for (name, text) in all {
-            let (status, body, _) = call(&app, request_from_fixture(&text, &values)).await;
-            assert_eq!(status, expected_status(&name), "{name}: {body}");
-            if status == 200 {
-                assert!(
-                    app.tokens
-                        .verify_server_token(body["access_token"].as_str().unwrap())
-                        .is_ok()
-                );
-            } else {
-                assert!(
-                    body["error"].is_string() && body["error_description"].is_string(),
-                    "{name}"
-                );
-            }
+        Error::InvalidToken(TokenProblem::WrongType) => {
+            Error::InvalidSubjectToken("a player's login token is required")
         }
+        _ => Error::InvalidSubjectToken("the token is not a valid login token"),
+    })?;
+    // A token of another project names nobody this client may act for.
+    if login.project()? != actor.project {
+        return Err(Error::InvalidSubjectToken(
+            "the token is not a valid login token",
+        ));
     }
+    // A login token ended by a logout, unlink or merge mints nothing.
+    TokenService::check_session(&login, app.store.session_version(login.user_id()?).await?)
+        .map_err(|_| Error::InvalidSubjectToken("the player's session has ended"))?;
+    let access_token = app
+        .tokens
+        .issue_link_token(&login, &actor.client_id, now())?;
+    Ok(oauth::no_store(json_response(
+        StatusCode::OK,
+        &json!({
+            "access_token": access_token,
+            "issued_token_type": ACCESS_TOKEN_TYPE,
+            "token_type": "Bearer",
+            "expires_in": LINK_TOKEN_TTL,
+            "scope": LINK_SCOPE,
+        }),
+    )))
 }
+
+#[cfg(test)]
+mod tests;

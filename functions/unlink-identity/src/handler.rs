@@ -1,6 +1,10 @@
 //! DELETE /api/v2/users/{id}/identities/{provider}/{user_id}: the identity leaves {id} and becomes
 //! a standalone user (as in Auth0). The user's last identity and the custom ID its login rests on
 //! cannot be removed. {id}'s tokens are ended; answers its remaining identities.
+//!
+//! A server token needs `update:users`. A player needs its own link token (token exchange); a
+//! login token cannot unlink. What the studio set — custom IDs, the external ID, the partner
+//! identifier — only a server token removes (403 `operation_not_permitted` for a player).
 
 use idlink::client::Scope;
 use idlink::config::now;
@@ -9,8 +13,8 @@ use idlink::http::auth0::{self, LINK_SCOPES, identities_json};
 use idlink::http::request::{json_response, path_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, Provider, Subject, UserId};
-use idlink::store::accounts::{AccountStore, Unlink};
-use idlink::token::TokenService;
+use idlink::store::accounts::{AccountStore, Unlink, is_reserved};
+use idlink::token::{TokenService, UserGrant};
 use lambda_http::http::StatusCode;
 
 pub struct App<S> {
@@ -40,10 +44,13 @@ async fn unlink<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response
         )?,
         subject: Subject::parse(&path_param(req, "user_id").unwrap_or_default())?,
     };
+    if is_reserved(&identity) && !caller.is_server() {
+        return Err(Error::ServerOnlyIdentity);
+    }
     let primary_session = caller.authorize(
         primary,
         Scope::UpdateUsers,
-        "update:current_user_identities",
+        UserGrant::UpdateCurrentUserIdentities,
         LINK_SCOPES,
     )?;
     let unlinked = app

@@ -79,6 +79,11 @@ pub fn classify(e: &Error) -> (StatusCode, String, &'static str) {
             "The secondary account has too many identities to link in one operation.".into(),
             "too_many_identities",
         ),
+        Error::ServerOnlyIdentity => (
+            S::FORBIDDEN,
+            "Only the studio's server may remove this identity.".into(),
+            "operation_not_permitted",
+        ),
         Error::MainIdentity => (S::BAD_REQUEST, "Main identity cannot be removed.".into(), "operation_not_permitted"),
         Error::LastIdentity => (
             S::BAD_REQUEST,
@@ -102,7 +107,10 @@ pub fn classify(e: &Error) -> (StatusCode, String, &'static str) {
         Error::InvalidClient { .. }
         | Error::UnsupportedGrantType
         | Error::InvalidScope
-        | Error::UnknownAudience(_) => (S::BAD_REQUEST, "Bad request.".into(), "invalid_request"),
+        | Error::UnknownAudience(_)
+        | Error::UnauthorizedClient
+        | Error::InvalidSubjectToken(_)
+        | Error::InvalidTarget => (S::BAD_REQUEST, "Bad request.".into(), "invalid_request"),
         Error::Internal(_) => (S::INTERNAL_SERVER_ERROR, "Internal error.".into(), "internal_error"),
     };
     (status, message, code)
@@ -134,15 +142,24 @@ pub fn identities_json(u: &UserWithIdentities) -> serde_json::Value {
     serde_json::Value::Array(u.identities.iter().map(identity_json).collect())
 }
 
+/// Who reads a user. The studio's server sees every attribute; a player reading itself sees
+/// exactly what `GET /users/me` shows it: its client attributes and the public server ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    Server,
+    OwnUser,
+}
+
 /// A user as Auth0's `GET /api/v2/users/{id}` answers it: server attributes are `app_metadata`
 /// (read-only for the user), client attributes `user_metadata`.
-pub fn user_json(u: &UserWithIdentities) -> serde_json::Value {
+pub fn user_json(u: &UserWithIdentities, reader: Reader) -> serde_json::Value {
     let metadata = |kind: AttrType| {
         serde_json::Value::Object(
             u.user
                 .attributes
                 .iter()
                 .filter(|a| a.attr_type == kind)
+                .filter(|a| reader == Reader::Server || a.visible_to_its_user())
                 .map(|a| (a.key().to_owned(), a.value()))
                 .collect(),
         )

@@ -18,7 +18,22 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, String) {
         Error::UnsupportedGrantType => (
             S::BAD_REQUEST,
             "unsupported_grant_type",
-            "Only grant_type=client_credentials is supported.".into(),
+            "Supported grant types: client_credentials, urn:ietf:params:oauth:grant-type:token-exchange.".into(),
+        ),
+        Error::UnauthorizedClient => (
+            S::BAD_REQUEST,
+            "unauthorized_client",
+            "Token exchange needs a client holding users:link or update:users.".into(),
+        ),
+        Error::InvalidSubjectToken(why) => (
+            S::BAD_REQUEST,
+            "invalid_request",
+            format!("subject_token refused: {why}."),
+        ),
+        Error::InvalidTarget => (
+            S::BAD_REQUEST,
+            "invalid_target",
+            "Link tokens are issued only for this API's audience.".into(),
         ),
         Error::InvalidScope => (
             S::BAD_REQUEST,
@@ -88,6 +103,7 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, String) {
         | Error::MainIdentity
         | Error::LastIdentity
         | Error::ReservedProvider
+        | Error::ServerOnlyIdentity
         | Error::InvalidLinkWith(_) => {
             (S::BAD_REQUEST, "invalid_request", "Invalid request.".into())
         }

@@ -59,13 +59,17 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, &'static str) {
             "Too many requests. Retry later.",
         ),
         // Not reachable through Xsolla-family endpoints; kept total so nothing renders a 5xx by accident.
-        Error::InvalidClient { .. } | Error::UnknownAudience(_) => {
+        Error::InvalidClient { .. }
+        | Error::UnknownAudience(_)
+        | Error::UnauthorizedClient
+        | Error::InvalidSubjectToken(_) => (S::UNAUTHORIZED, "002-016", "Invalid token."),
+        Error::UnsupportedGrantType
+        | Error::InvalidScope
+        | Error::InvalidTarget
+        | Error::UnknownProperty(_) => (S::BAD_REQUEST, "002-027", "A parameter is invalid."),
+        Error::SubjectMismatch | Error::ServerOnlyIdentity => {
             (S::UNAUTHORIZED, "002-016", "Invalid token.")
         }
-        Error::UnsupportedGrantType | Error::InvalidScope | Error::UnknownProperty(_) => {
-            (S::BAD_REQUEST, "002-027", "A parameter is invalid.")
-        }
-        Error::SubjectMismatch => (S::UNAUTHORIZED, "002-016", "Invalid token."),
         Error::SameUser
         | Error::SecondaryNotFound
         | Error::IdentityAlreadyOnUser

@@ -131,3 +131,66 @@ async fn event_fixtures() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_player_sees_what_users_me_shows_it_and_never_private_server_attributes() {
+    let (app, seed) = env().await;
+    let cmd = LoginCommand {
+        attributes: idlink::attribute::Attribute::parse_list(Some(&json!([
+            {"attr_type":"server","key":"fraud_score","permission":"private","value":97},
+            {"attr_type":"server","key":"rank","permission":"public","value":"gold"},
+            {"attr_type":"client","key":"theme","permission":"public","value":"dark"},
+            {"attr_type":"client","key":"notes","permission":"private","value":"mine"}
+        ])))
+        .unwrap(),
+        ..LoginCommand::new(
+            seed.project.id,
+            CustomId::parse("p").unwrap(),
+            idlink::config::now(),
+        )
+    };
+    let user = app.store.login(&cmd).await.unwrap().user;
+    let own = app
+        .tokens
+        .issue_user_token(&user, None, None, idlink::config::now())
+        .unwrap();
+
+    let (status, body) = call(&app, &own, &user.id.to_string()).await;
+
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["app_metadata"], json!({"rank": "gold"}));
+    assert_eq!(
+        body["user_metadata"],
+        json!({"theme": "dark", "notes": "mine"})
+    );
+    assert!(!body.to_string().contains("fraud_score"));
+    // The studio's server still sees everything.
+    let server = seed.server_token(&app.tokens, &[Scope::ReadUsers]);
+    let (_, body) = call(&app, &server, &user.id.to_string()).await;
+    assert_eq!(
+        body["app_metadata"],
+        json!({"fraud_score": 97, "rank": "gold"})
+    );
+}
+
+#[tokio::test]
+async fn a_link_token_cannot_read_a_user() {
+    let (app, seed) = env().await;
+    let user = login_user(&app.store, &seed, "p").await;
+    let login = app
+        .tokens
+        .issue_user_token(&user, None, None, idlink::config::now())
+        .unwrap();
+    let claims = app.tokens.verify_user_token(&login).unwrap();
+    let link = app
+        .tokens
+        .issue_link_token(&claims, seed.client_id.as_str(), idlink::config::now())
+        .unwrap();
+
+    let (status, body) = call(&app, &link, &user.id.to_string()).await;
+
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
+}

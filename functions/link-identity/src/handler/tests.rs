@@ -3,7 +3,7 @@ use idlink::identity::{CustomId, ExternalAccountId, ProjectId};
 use idlink::store::memory::MemoryStore;
 use idlink::store::{LinkStore, LoginStore, SingleLink, UserStore};
 use idlink::testing::{
-    Seed, expected_status, fixtures, login_user, request_from_fixture, seed_users,
+    Seed, expected_status, fixtures, link_token, login_user, request_from_fixture, seed_users,
     seeded_memory_store, test_tokens,
 };
 use idlink::user::{LoginCommand, User};
@@ -54,6 +54,11 @@ impl Env {
             .tokens
             .issue_user_token(user, None, None, at)
             .unwrap()
+    }
+
+    /// A link token, as token exchange mints it for the seed's server client.
+    fn link(&self, user: &User, at: i64) -> String {
+        link_token(&self.app.tokens, &self.seed, user, at)
     }
 
     async fn user(&self, custom: &str) -> User {
@@ -298,31 +303,31 @@ async fn link_with_proves_both_accounts() {
     let b = env.user("b").await;
     let c = env.user("c").await;
     let id = a.id.to_string();
-    let mine = env.token(&a, now());
+    let mine = env.link(&a, now());
     let other_project = Seed::create(&env.app.store, None).await;
     let foreign = login_user(&env.app.store, &other_project, "f").await;
     let refusals: Vec<(String, Value, u16, &str)> = vec![
         (
             mine.clone(),
-            json!({"link_with": env.token(&b, now() - 2 * 86_400)}),
+            json!({"link_with": env.link(&b, now() - 2 * 86_400)}),
             400,
             "invalid_body",
         ),
         (
             mine.clone(),
-            json!({"link_with": env.token(&b, now() - 600)}),
+            json!({"link_with": env.link(&b, now() - 600)}),
             400,
             "invalid_body",
         ),
         (
             mine.clone(),
-            json!({"link_with": env.token(&foreign, now())}),
+            json!({"link_with": link_token(&env.app.tokens, &other_project, &foreign, now())}),
             400,
             "invalid_body",
         ),
         (
             mine.clone(),
-            json!({"link_with": env.token(&a, now())}),
+            json!({"link_with": env.link(&a, now())}),
             400,
             "operation_not_permitted",
         ),
@@ -338,9 +343,16 @@ async fn link_with_proves_both_accounts() {
             400,
             "invalid_body",
         ),
+        // A login token proves nothing: it travels to game servers, partners and logs.
         (
-            env.token(&c, now()),
+            mine.clone(),
             json!({"link_with": env.token(&b, now())}),
+            400,
+            "invalid_body",
+        ),
+        (
+            env.link(&c, now()),
+            json!({"link_with": env.link(&b, now())}),
             403,
             "operation_not_permitted",
         ),
@@ -371,26 +383,103 @@ async fn link_with_proves_both_accounts() {
             .is_none()
     );
 
-    let proof = env.token(&b, now());
+    let proof = env.link(&b, now());
     let (status, body) = env.call(&mine, &id, json!({"link_with": proof})).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(providers(&body).len(), 2);
     // Replayed: refused (the secondary is gone, and the proof is spent).
+    let a_again = env.user("a").await;
     let (status, _) = env
-        .call(
-            &env.token(&env.user("a").await, now()),
-            &id,
-            json!({"link_with": proof}),
-        )
+        .call(&env.link(&a_again, now()), &id, json!({"link_with": proof}))
         .await;
     assert_eq!(status, 400);
-    // The caller's own token died with the merge.
+    // The caller's own link token died with the merge.
     let (status, body) = env
-        .call(&mine, &id, json!({"link_with": env.token(&c, now())}))
+        .call(&mine, &id, json!({"link_with": env.link(&c, now())}))
         .await;
     assert_eq!(
         (status, body["errorCode"].as_str()),
         (401, Some("invalid_token"))
+    );
+}
+
+/// The attack of issue 12: the victim's login token (leaked from a game server, a partner or a
+/// log) and a fresh login token of the attacker's own account used to answer 201 and hand the
+/// attacker's custom ID the victim's account for good.
+#[tokio::test]
+async fn a_login_token_can_neither_link_nor_merge() {
+    let env = env().await;
+    let victim = env.user("victim").await;
+    let attacker = env.user("attacker").await;
+    let stray = env.token(&victim, now());
+    let id = victim.id.to_string();
+
+    let attempts = [
+        (
+            stray.clone(),
+            json!({"link_with": env.token(&attacker, now())}),
+            403,
+            "insufficient_scope",
+        ),
+        (
+            stray.clone(),
+            json!({"link_with": env.link(&attacker, now())}),
+            403,
+            "insufficient_scope",
+        ),
+        (
+            stray.clone(),
+            json!({"provider": "server_custom_id", "user_id": "attacker"}),
+            403,
+            "insufficient_scope",
+        ),
+        (
+            env.link(&victim, now()),
+            json!({"link_with": env.token(&attacker, now())}),
+            400,
+            "invalid_body",
+        ),
+    ];
+    for (i, (token, body, status, code)) in attempts.into_iter().enumerate() {
+        let (got, answer) = env.call(&token, &id, body).await;
+        assert_eq!(
+            (got, answer["errorCode"].as_str()),
+            (status, Some(code)),
+            "attempt {i}: {answer}"
+        );
+    }
+
+    // Nothing moved: the attacker still logs into its own account, the victim keeps only its own.
+    assert_eq!(env.user("attacker").await.id, attacker.id);
+    let victim_now = env
+        .app
+        .store
+        .get_user(env.seed.project.id, victim.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(victim_now.identities.len(), 1);
+    assert_eq!(victim_now.user.version, victim.version, "victim untouched");
+}
+
+#[tokio::test]
+async fn linking_a_users_own_main_identity_is_auth0s_same_identity_400() {
+    let env = env().await;
+    let a = env.user("a").await;
+    let (status, body) = env
+        .call(
+            &env.server(),
+            &a.id.to_string(),
+            json!({"provider": "server_custom_id", "user_id": "a"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["message"].as_str(), body["errorCode"].as_str()),
+        (
+            400,
+            Some("Main identity and the new one are the same."),
+            Some("operation_not_permitted")
+        )
     );
 }
 

@@ -1,10 +1,10 @@
 use super::*;
 use idlink::identity::CustomId;
 use idlink::store::memory::MemoryStore;
-use idlink::store::{LoginStore, UserStore};
+use idlink::store::{LinkStore, LoginStore, UserStore};
 use idlink::testing::{
-    Seed, expected_status, fixtures, request_from_fixture, seed_users, seeded_memory_store,
-    test_tokens,
+    Seed, expected_status, fixtures, link_token, request_from_fixture, seed_users,
+    seeded_memory_store, test_tokens,
 };
 use idlink::user::{LoginCommand, User};
 use lambda_http::RequestExt;
@@ -68,11 +68,12 @@ impl Env {
 async fn an_unlinked_identity_becomes_a_standalone_user() {
     let env = env().await;
     let a = env.login("a", Some(("steam", "9"))).await;
-    let a_token = env
+    let a_login = env
         .app
         .tokens
         .issue_user_token(&a, None, None, now())
         .unwrap();
+    let a_token = link_token(&env.app.tokens, &env.seed, &a, now());
     let (status, body) = env.call(&a_token, &a.id.to_string(), "steam", "9").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -99,7 +100,7 @@ async fn an_unlinked_identity_becomes_a_standalone_user() {
     assert!(
         env.app
             .tokens
-            .verify_user_session(&a_token, &env.app.store)
+            .verify_user_session(&a_login, &env.app.store)
             .await
             .is_err(),
         "tokens ended"
@@ -136,6 +137,70 @@ async fn an_unlinked_identity_becomes_a_standalone_user() {
     );
     let (status, _) = env.call(&server, &b.id.to_string(), "psn", "1").await;
     assert_eq!(status, 200);
+}
+
+/// What the studio set stays the studio's: a player's own token, login or link, cannot remove a
+/// custom ID, the external ID or the partner identifier (after which the set-once external ID
+/// could be replaced); and a login token unlinks nothing at all.
+#[tokio::test]
+async fn only_a_server_removes_what_the_studio_set() {
+    let env = env().await;
+    let server = env.seed.server_token(&env.app.tokens, &Scope::ALL);
+    let p = env.login("p", Some(("steam", "5"))).await;
+    let (status, _) = env
+        .call(&server, &p.id.to_string(), "server_custom_id", "p")
+        .await;
+    assert_eq!(status, 400, "main identity stays even for a server");
+    env.app
+        .store
+        .link_single(&idlink::store::SingleLink::external_id(
+            env.seed.project.id,
+            p.id,
+            &idlink::identity::ExternalAccountId::parse("EXT-1").unwrap(),
+            now(),
+        ))
+        .await
+        .unwrap();
+    let login = env
+        .app
+        .tokens
+        .issue_user_token(&p, None, None, now())
+        .unwrap();
+    let link = link_token(&env.app.tokens, &env.seed, &p, now());
+    let id = p.id.to_string();
+
+    for token in [&login, &link] {
+        for (provider, subject) in [
+            ("external_id", "EXT-1"),
+            ("partner", "anything"),
+            ("server_custom_id", "p"),
+        ] {
+            let (status, body) = env.call(token, &id, provider, subject).await;
+            assert_eq!(
+                (status, body["errorCode"].as_str()),
+                (403, Some("operation_not_permitted")),
+                "{provider}: {body}"
+            );
+        }
+    }
+    let (status, body) = env.call(&login, &id, "steam", "5").await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (403, Some("insufficient_scope")),
+        "a login token unlinks nothing: {body}"
+    );
+    let held = env
+        .app
+        .store
+        .get_user(env.seed.project.id, p.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.identities.len(), 3, "nothing removed: {held:?}");
+    assert_eq!(held.user.external_id.as_deref(), Some("EXT-1"));
+
+    let (status, body) = env.call(&server, &id, "external_id", "EXT-1").await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]
