@@ -116,6 +116,26 @@ class Idlink:
         )
         return status, body
 
+    def link_token(self, player: Player) -> str:
+        """The studio's server exchanges a player's login token for a link token (RFC 8693): the
+        only kind of player token that may link or unlink, for five minutes."""
+        form = {
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "client_id": self.creds["client_id"],
+            "client_secret": self.creds["client_secret"],
+            "subject_token": player.token,
+            "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        }
+        status, _, body = http_json(
+            "POST",
+            f"{self.base_url}/oauth/token",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body=urllib.parse.urlencode(form).encode(),
+        )
+        if status != 200:
+            raise SetupError(f"setup: token exchange for {player.user_id} -> {status} {body}")
+        return body["access_token"]
+
     def login(self, custom_id: str | None = None, *, social_profile: dict | None = None) -> Player:
         """Log a player in by custom ID (the first login creates the user)."""
         custom_id = custom_id or unique("sdk-player")

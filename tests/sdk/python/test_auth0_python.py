@@ -180,12 +180,15 @@ def test_link_attaches_unheld_identity_with_integer_user_id(mgmt: Auth0, idlink:
     assert_auth0_error(info.value, 409, "identity_conflict")
 
 
-def test_link_with_user_token(as_token, idlink: Idlink):
+def test_link_with_link_tokens(as_token, idlink: Idlink):
     primary = idlink.login()
-    secondary = idlink.login()  # its token is fresh: link_with proves control of that account
+    secondary = idlink.login()
+    # The studio's server exchanges each player's login token for a link token (RFC 8693).
+    primary_link = idlink.link_token(primary)
+    secondary_link = idlink.link_token(secondary)
 
-    resp = as_token(primary.token).users.identities.with_raw_response.link(
-        primary.user_id, link_with=secondary.token
+    resp = as_token(primary_link).users.identities.with_raw_response.link(
+        primary.user_id, link_with=secondary_link
     )
 
     assert resp.status_code == 201
@@ -199,9 +202,25 @@ def test_link_with_user_token(as_token, idlink: Idlink):
     # again.) Spent token (`invalid_body`) and merged-away secondary (`inexistent_user`) are both 400s.
     again = idlink.login(primary.custom_id)
     with pytest.raises(BadRequestError) as info:
-        as_token(again.token).users.identities.link(again.user_id, link_with=secondary.token)
+        as_token(idlink.link_token(again)).users.identities.link(again.user_id, link_with=secondary_link)
     assert info.value.body.get("errorCode") in {"invalid_body", "inexistent_user"}, info.value.body
     assert_auth0_error(info.value, 400, info.value.body["errorCode"])
+
+
+def test_a_login_token_can_neither_link_nor_be_linked(as_token, idlink: Idlink):
+    victim = idlink.login()
+    attacker = idlink.login()
+
+    # A player's login token travels (game servers, partners, logs): it links nothing.
+    with pytest.raises(ForbiddenError) as info:
+        as_token(victim.token).users.identities.link(victim.user_id, link_with=idlink.link_token(attacker))
+    assert_auth0_error(info.value, 403, "insufficient_scope")
+    # Nor is a login token a proof of the second account.
+    with pytest.raises(BadRequestError) as info:
+        as_token(idlink.link_token(victim)).users.identities.link(victim.user_id, link_with=attacker.token)
+    assert_auth0_error(info.value, 400, "invalid_body")
+
+    assert idlink.login(attacker.custom_id).user_id == attacker.user_id
 
 
 # --------------------------------------------------------------------------- users.identities.delete
@@ -223,6 +242,19 @@ def test_unlink_identity(mgmt: Auth0, as_token, idlink: Idlink):
     # The unlinked identity is a standalone user now, not a free identity: another login cannot take it.
     status, body = idlink.try_login(unique("sdk-other"), social_profile={"platform": "steam", "user_id": steam_id})
     assert status == 422 and body["error"]["code"] == "010-016", (status, body)
+
+
+def test_a_player_cannot_remove_what_the_studio_set(mgmt: Auth0, as_token, idlink: Idlink):
+    primary = idlink.login()
+    secondary = idlink.login()
+    mgmt.users.identities.link(primary.user_id, provider="server_custom_id", user_id=secondary.custom_id)
+    player = idlink.login(primary.custom_id)
+
+    for token in (player.token, idlink.link_token(player)):
+        with pytest.raises(ForbiddenError) as info:
+            as_token(token).users.identities.delete(player.user_id, "server_custom_id", secondary.custom_id)
+        assert_auth0_error(info.value, 403, "operation_not_permitted")
+    assert ("server_custom_id", secondary.custom_id) in identity_keys(mgmt.users.get(player.user_id).identities)
 
 
 def test_unlink_identity_not_on_user(mgmt: Auth0, idlink: Idlink):
@@ -268,11 +300,13 @@ def test_bad_request_secondary_account_not_found(as_token, idlink: Idlink, mgmt:
     primary = idlink.login()
     secondary = idlink.login()
     holder = idlink.login()
+    primary_link = idlink.link_token(primary)
+    secondary_link = idlink.link_token(secondary)
     # The secondary is merged into a third user: its (still unexpired) token names a user that is gone.
     mgmt.users.identities.link(holder.user_id, provider="server_custom_id", user_id=secondary.custom_id)
 
     with pytest.raises(BadRequestError) as info:
-        as_token(primary.token).users.identities.link(primary.user_id, link_with=secondary.token)
+        as_token(primary_link).users.identities.link(primary.user_id, link_with=secondary_link)
     assert_auth0_error(info.value, 400, "inexistent_user")
 
 
