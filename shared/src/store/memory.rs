@@ -79,6 +79,26 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
+    /// Everything the store holds, in a stable order: equal before and after a request means the
+    /// request wrote nothing.
+    pub fn fingerprint(&self) -> Vec<String> {
+        let Ok(s) = self.lock() else {
+            return vec!["poisoned".into()];
+        };
+        let mut out: Vec<String> = s
+            .markers
+            .iter()
+            .map(|k| format!("marker {k:?}"))
+            .chain(s.users.iter().map(|u| format!("user {u:?}")))
+            .chain(s.projects.iter().map(|p| format!("project {p:?}")))
+            .chain(s.clients.iter().map(|c| format!("client {c:?}")))
+            .chain(s.api_keys.iter().map(|k| format!("api key {k:?}")))
+            .chain(s.proofs.iter().map(|p| format!("proof {p}")))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Every uniqueness marker as `(project, identity, owner)`, for invariant checks in tests.
     pub fn markers(&self) -> Vec<(ProjectId, IdentityKey, UserId)> {
         self.lock()
