@@ -177,9 +177,7 @@ pub fn standalone_user(cmd: &Unlink) -> Result<User> {
     Ok(User {
         id: UserId::new_random(),
         project: cmd.project,
-        custom_id: of(Provider::CUSTOM_ID)
-            .map(|c| CustomId::parse(&c))
-            .transpose()?,
+        custom_id: of(Provider::CUSTOM_ID).map(CustomId::from_trusted),
         nickname: None,
         external_id: of(Provider::EXTERNAL_ID),
         partner_id: of(Provider::PARTNER),

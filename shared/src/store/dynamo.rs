@@ -22,7 +22,9 @@ use aws_sdk_dynamodb::types::{
 use crate::attribute::{AttrType, Attribute, Permission};
 use crate::client::{ClientId, Project, Scope, SecretHash, ServerClient};
 use crate::error::{Error, Result};
-use crate::identity::{CustomId, IdentityKey, Nickname, ProjectId, UserId};
+use crate::identity::{
+    CustomId, IdentityKey, MAX_IDENTIFIER_BYTES, Nickname, ProjectId, Provider, UserId,
+};
 use crate::partner::ApiKeyHash;
 use crate::store::accounts::{
     AccountStore, LinkIdentity, Merge, Unlink, Unlinked, apply_merge, apply_unlink, check_session,
@@ -89,6 +91,18 @@ fn marker_pk(project: ProjectId, key: &IdentityKey) -> String {
         key.subject.as_str()
     )
 }
+
+/// DynamoDB's key limits, in UTF-8 bytes.
+const MAX_PARTITION_KEY_BYTES: usize = 2048;
+const MAX_SORT_KEY_BYTES: usize = 1024;
+/// The longest keys built from input, from the parsers' limits: a project is a hyphenated UUID,
+/// a provider at most 64 ASCII bytes, a subject at most `MAX_IDENTIFIER_BYTES`.
+const LONGEST_MARKER_PK: usize =
+    "IDENT#".len() + 36 + "#".len() + Provider::MAX_CHARS + "#".len() + MAX_IDENTIFIER_BYTES;
+const LONGEST_IDENT_SK: usize =
+    "IDENT#".len() + Provider::MAX_CHARS + "#".len() + MAX_IDENTIFIER_BYTES;
+const _: () = assert!(LONGEST_MARKER_PK <= MAX_PARTITION_KEY_BYTES);
+const _: () = assert!(LONGEST_IDENT_SK <= MAX_SORT_KEY_BYTES);
 
 fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
@@ -216,10 +230,7 @@ fn user_from_item(item: &Item) -> Result<Option<User>> {
     Ok(Some(User {
         id: UserId::parse(id).map_err(|_| corrupt("PK"))?,
         project: ProjectId::parse(req_s(item, "project")?).map_err(|_| corrupt("project"))?,
-        custom_id: get_s(item, "custom_id")
-            .map(CustomId::parse)
-            .transpose()
-            .map_err(|_| corrupt("custom_id"))?,
+        custom_id: get_s(item, "custom_id").map(|c| CustomId::from_trusted(c.to_owned())),
         nickname: get_s(item, "nickname").map(|x| Nickname::from_trusted(x.to_owned())),
         external_id: get_s(item, "external_id").map(str::to_owned),
         partner_id: get_s(item, "partner_id").map(str::to_owned),
@@ -1144,5 +1155,26 @@ impl AccountStore for DynamoStore {
         Err(Error::Unavailable(
             "unlink kept meeting concurrent writers".into(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_identity_makes_keys_within_dynamodbs_limits() {
+        let identity = IdentityKey::social(
+            &"p".repeat(Provider::MAX_CHARS),
+            &serde_json::json!("\u{1D11E}".repeat(MAX_IDENTIFIER_BYTES / 4)),
+        )
+        .unwrap();
+        let (pk, sk) = (
+            marker_pk(ProjectId::new_random(), &identity),
+            ident_sk(&identity),
+        );
+        assert_eq!((pk.len(), sk.len()), (LONGEST_MARKER_PK, LONGEST_IDENT_SK));
+        assert!(pk.len() <= MAX_PARTITION_KEY_BYTES && sk.len() <= MAX_SORT_KEY_BYTES);
+        assert!(user_pk(UserId::new_random()).len() <= MAX_PARTITION_KEY_BYTES);
     }
 }
