@@ -61,8 +61,10 @@ pub enum Error {
     IdentityNotFound,
     #[error("both users hold a different {0}")]
     ConflictingSingleIdentities(&'static str),
-    #[error("the secondary account has too many identities to merge at once")]
-    TooManyIdentities,
+    /// The change would take a user past one of its limits; the text names the limit
+    /// (`"200 attributes"`, `"32 identities"`). Refused before anything is written.
+    #[error("the user would exceed its limit of {0}")]
+    UserLimit(&'static str),
     #[error("the main identity cannot be removed")]
     MainIdentity,
     #[error("the last identity cannot be removed")]

@@ -5,18 +5,69 @@ use std::fmt;
 
 use crate::error::{Error, Result};
 
-/// Rejects empty, too long (in characters) and control characters; returns the input unchanged.
-fn check_text(field: &str, value: &str, max_chars: usize) -> Result<()> {
+/// Rejects empty, too long (in characters or in UTF-8 bytes), control and format characters.
+fn check_text(field: &str, value: &str, max_chars: usize, max_bytes: usize) -> Result<()> {
     if value.is_empty() {
         return Err(Error::invalid(field, "must not be empty"));
     }
     if value.chars().count() > max_chars {
         return Err(Error::invalid(field, "is too long"));
     }
+    if value.len() > max_bytes {
+        return Err(Error::invalid(field, "is too long in UTF-8 bytes"));
+    }
     if value.chars().any(char::is_control) {
         return Err(Error::invalid(field, "must not contain control characters"));
     }
+    if value.chars().any(is_format) {
+        return Err(Error::invalid(
+            field,
+            "must not contain invisible format characters (bidirectional or zero-width)",
+        ));
+    }
     Ok(())
+}
+
+/// Unicode general category Cf (format) as of Unicode 18.0: bidirectional overrides and
+/// isolates, zero-width characters, the BOM, tags. A table of 21 ranges rather than a
+/// general-category crate, whose table of every category would add ~40 KB to each binary; a
+/// test holds it to `unicode-properties` over every code point.
+const FORMAT_CHARACTERS: [(char, char); 21] = [
+    ('\u{ad}', '\u{ad}'),
+    ('\u{600}', '\u{605}'),
+    ('\u{61c}', '\u{61c}'),
+    ('\u{6dd}', '\u{6dd}'),
+    ('\u{70f}', '\u{70f}'),
+    ('\u{890}', '\u{891}'),
+    ('\u{8e2}', '\u{8e2}'),
+    ('\u{180e}', '\u{180e}'),
+    ('\u{200b}', '\u{200f}'),
+    ('\u{202a}', '\u{202e}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206f}'),
+    ('\u{feff}', '\u{feff}'),
+    ('\u{fff9}', '\u{fffb}'),
+    ('\u{110bd}', '\u{110bd}'),
+    ('\u{110cd}', '\u{110cd}'),
+    ('\u{13430}', '\u{1343f}'),
+    ('\u{1bca0}', '\u{1bca3}'),
+    ('\u{1d173}', '\u{1d17a}'),
+    ('\u{e0001}', '\u{e0001}'),
+    ('\u{e0020}', '\u{e007f}'),
+];
+
+fn is_format(c: char) -> bool {
+    FORMAT_CHARACTERS
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                std::cmp::Ordering::Less
+            } else if lo > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 fn parse_uuid(field: &str, value: &str) -> Result<uuid::Uuid> {
@@ -64,6 +115,11 @@ uuid_id!(
     "user_id"
 );
 
+/// Identifiers become parts of DynamoDB keys (`IDENT#<project>#<provider>#<subject>`), whose
+/// limits are bytes: 256 characters of the Basic Multilingual Plane (3 bytes each at most) fit,
+/// 256 four-byte characters do not. Keys built from it are proved to fit in store/dynamo.rs.
+pub const MAX_IDENTIFIER_BYTES: usize = 768;
+
 macro_rules! text_id {
     ($(#[$m:meta])* $name:ident, $field:literal, $max:expr) => {
         $(#[$m])*
@@ -72,8 +128,9 @@ macro_rules! text_id {
 
         impl $name {
             pub const MAX_CHARS: usize = $max;
+            pub const MAX_BYTES: usize = MAX_IDENTIFIER_BYTES;
             pub fn parse(value: &str) -> Result<Self> {
-                check_text($field, value, Self::MAX_CHARS)?;
+                check_text($field, value, Self::MAX_CHARS, Self::MAX_BYTES)?;
                 Ok(Self(value.to_owned()))
             }
             pub fn as_str(&self) -> &str {
@@ -84,7 +141,8 @@ macro_rules! text_id {
 }
 
 text_id!(
-    /// The studio's own ID for a player (`server_custom_id`): 1–256 characters, no control characters.
+    /// The studio's own ID for a player (`server_custom_id`): 1–256 characters and at most 768
+    /// UTF-8 bytes, no control or format characters.
     CustomId,
     "server_custom_id",
     256
@@ -95,6 +153,14 @@ text_id!(
     "external_account_id",
     256
 );
+impl CustomId {
+    /// A custom ID as the store holds it: parsed once on the way in, not again on the way out, so
+    /// a rule tightened later never makes an existing user unreadable.
+    pub(crate) fn from_trusted(value: String) -> Self {
+        Self(value)
+    }
+}
+
 impl Subject {
     /// A keyed hash computed by idlink itself (a partner identifier's HMAC).
     pub(crate) fn from_digest(value: String) -> Self {
@@ -219,15 +285,22 @@ impl IdentityKey {
     }
 }
 
-/// A player's display name: trimmed, non-empty, at most 255 characters, no control characters.
+/// A player's display name: trimmed, non-empty, at most 255 characters (so at most 1020 UTF-8
+/// bytes), no control or format characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nickname(String);
 
 impl Nickname {
     pub const MAX_CHARS: usize = 255;
+    pub const MAX_BYTES: usize = Self::MAX_CHARS * 4;
     pub fn parse(value: &str) -> Result<Self> {
         let trimmed = value.trim();
-        check_text("user_profile.nickname", trimmed, Self::MAX_CHARS)?;
+        check_text(
+            "user_profile.nickname",
+            trimmed,
+            Self::MAX_CHARS,
+            Self::MAX_BYTES,
+        )?;
         Ok(Self(trimmed.to_owned()))
     }
     pub fn as_str(&self) -> &str {
@@ -277,6 +350,83 @@ mod tests {
         assert!(CustomId::parse("").is_err());
         assert!(CustomId::parse("a\u{0}b").is_err());
         assert!(CustomId::parse("line\nbreak").is_err());
+    }
+
+    #[test]
+    fn identifiers_are_bounded_in_utf8_bytes() {
+        let clef = "\u{1D11E}"; // four bytes
+        assert_eq!(MAX_IDENTIFIER_BYTES, 768);
+        assert!(
+            CustomId::parse(&"\u{4E2D}".repeat(256)).is_ok(),
+            "256 BMP characters fit"
+        );
+        assert!(CustomId::parse(&clef.repeat(192)).is_ok(), "768 bytes fit");
+        let over = clef.repeat(256);
+        let refused = |r: Result<()>| match r {
+            Err(Error::InvalidParameter { reason, .. }) => reason,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        for parsed in [
+            CustomId::parse(&over).map(drop),
+            ExternalAccountId::parse(&over).map(drop),
+            Subject::parse(&over).map(drop),
+            CustomId::parse(&format!("{}a", clef.repeat(192))).map(drop),
+        ] {
+            assert_eq!(refused(parsed), "is too long in UTF-8 bytes");
+        }
+        let social = IdentityKey::social("steam", &json!(over));
+        assert!(
+            matches!(social, Err(Error::InvalidParameter { ref field, .. }) if field == "social_profile.user_id"),
+            "{social:?}"
+        );
+    }
+
+    #[test]
+    fn identifiers_refuse_format_characters() {
+        for c in [
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{202A}',
+            '\u{202E}',
+            '\u{2060}',
+            '\u{2064}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{FEFF}',
+            '\u{061C}',
+            '\u{00AD}',
+            '\u{E0041}',
+        ] {
+            let value = format!("a{c}b");
+            assert!(CustomId::parse(&value).is_err(), "{c:?}");
+            assert!(ExternalAccountId::parse(&value).is_err(), "{c:?}");
+            assert!(Subject::parse(&value).is_err(), "{c:?}");
+            assert!(Nickname::parse(&value).is_err(), "{c:?}");
+        }
+        // Visible characters next to them are fine: joiners inside emoji are refused, the
+        // emoji themselves are not.
+        assert!(CustomId::parse("\u{1F600}\u{05D0}\u{0627}").is_ok());
+        assert!(CustomId::parse("\u{200D}").is_err());
+    }
+
+    #[test]
+    fn format_table_is_general_category_cf() {
+        use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+        assert!(
+            FORMAT_CHARACTERS.windows(2).all(|w| w[0].1 < w[1].0),
+            "sorted, disjoint"
+        );
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(
+                is_format(c),
+                c.general_category() == GeneralCategory::Format,
+                "U+{:04X}",
+                c as u32
+            );
+        }
     }
 
     #[test]

@@ -61,6 +61,26 @@ impl LoginCommand {
     }
 }
 
+impl LoginCommand {
+    /// What a returning login changes on its user's profile.
+    pub fn apply_to(&self, user: &mut User) {
+        user.last_login = self.now;
+        user.updated_at = self.now;
+        user.version += 1;
+        if self.end_other_sessions {
+            user.session_version += 1;
+        }
+        if let Some(nick) = &self.nickname {
+            user.nickname = Some(nick.clone());
+        }
+        for a in &self.attributes {
+            user.attributes.retain(|x| x.key() != a.key());
+            user.attributes.push(a.clone());
+        }
+        user.attributes.sort_by(|a, b| a.key().cmp(b.key()));
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LoginOutcome {
     pub user: User,

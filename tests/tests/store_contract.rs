@@ -7,7 +7,9 @@ use idlink::attribute::Attribute;
 use idlink::client::{ClientId, Scope};
 use idlink::identity::{CustomId, ExternalAccountId, IdentityKey, Nickname, ProjectId, UserId};
 use idlink::partner::{ApiKeyHash, PartnerIdentifier, Pepper};
-use idlink::store::accounts::{AccountStore, LinkIdentity, LinkProof, Merge, Unlink};
+use idlink::store::accounts::{
+    AccountStore, LinkIdentity, LinkProof, MAX_IDENTITIES_PER_USER, Merge, Unlink,
+};
 use idlink::store::{
     ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleKind, SingleLink, UserStore,
 };
@@ -549,30 +551,197 @@ async fn link_attaches_free_identities_and_refuses_before_writing(store: impl St
     ));
 }
 
-async fn a_secondary_too_large_for_one_transaction_is_refused(store: impl Store) {
+/// `count` attributes `<prefix>0…` of ~900 bytes each, written by logins of 50.
+async fn fill_attributes(store: &impl Store, project: ProjectId, custom: &str, prefix: &str) {
+    let value = "x".repeat(896);
+    for chunk in 0..Attribute::MAX_PER_USER / 50 {
+        let mut cmd = login(project, custom, 1);
+        cmd.attributes = Attribute::parse_list(Some(&json!(
+            (chunk * 50..chunk * 50 + 50)
+                .map(|i| json!({"attr_type":"server","key":format!("{prefix}{i}"),"permission":"private","value":value}))
+                .collect::<Vec<_>>()
+        )))
+        .unwrap();
+        store.login(&cmd).await.unwrap();
+    }
+}
+
+async fn a_merge_past_the_attribute_limit_is_refused_before_writing(store: impl Store) {
     let project = ProjectId::new_random();
-    let a = store.login(&login(project, "a", 1)).await.unwrap().user;
-    let b = store.login(&login(project, "b", 1)).await.unwrap().user;
-    for i in 0..idlink::store::accounts::MAX_MERGE_IDENTITIES {
+    fill_attributes(&store, project, "a", "a").await;
+    fill_attributes(&store, project, "b", "b").await;
+    let a = store.login(&login(project, "a", 2)).await.unwrap().user;
+    let b = store.login(&login(project, "b", 2)).await.unwrap().user;
+    assert_eq!((a.attributes.len(), b.attributes.len()), (200, 200));
+    let before = (
+        store.get_user(project, a.id).await.unwrap(),
+        store.get_user(project, b.id).await.unwrap(),
+    );
+
+    let by_merge = store.merge(&merge_cmd(project, a.id, b.id, None)).await;
+    let by_link = store
+        .link_identity(&attach(
+            project,
+            a.id,
+            IdentityKey::custom_id(&CustomId::parse("b").unwrap()),
+        ))
+        .await;
+
+    for refused in [by_merge, by_link] {
+        assert!(
+            matches!(refused, Err(Error::UserLimit(limit)) if limit == "200 attributes"),
+            "{refused:?}"
+        );
+    }
+    let after = (
+        store.get_user(project, a.id).await.unwrap(),
+        store.get_user(project, b.id).await.unwrap(),
+    );
+    assert_eq!(before, after, "both users unchanged");
+    assert_eq!(
         store
-            .link_identity(&attach(project, b.id, social("xbox", &i.to_string())))
+            .owner_of(
+                project,
+                &IdentityKey::custom_id(&CustomId::parse("b").unwrap())
+            )
+            .await
+            .unwrap(),
+        Some(b.id)
+    );
+}
+
+/// Social identities attached to `user` until it holds as many of its own and social
+/// identities as it may (the external ID and partner slots stay free).
+async fn fill_identities(store: &impl Store, project: ProjectId, user: UserId, platform: &str) {
+    let held = store.get_user(project, user).await.unwrap().unwrap();
+    for i in held.identities.len()..MAX_IDENTITIES_PER_USER - 2 {
+        store
+            .link_identity(&attach(project, user, social(platform, &i.to_string())))
             .await
             .unwrap();
     }
-    assert!(matches!(
-        store.merge(&merge_cmd(project, a.id, b.id, None)).await,
-        Err(Error::TooManyIdentities)
-    ));
+}
+
+fn identity_limit(result: &Result<impl std::fmt::Debug, Error>) -> bool {
+    matches!(result, Err(Error::UserLimit(limit)) if *limit == "32 identities")
+}
+
+async fn the_identity_cap_holds_on_attach(store: impl Store) {
+    let project = ProjectId::new_random();
+    let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+    fill_identities(&store, project, a.id, "xbox").await;
+
+    let refused = store
+        .link_identity(&attach(project, a.id, social("psn", "1")))
+        .await;
+
+    assert!(identity_limit(&refused), "{refused:?}");
+    assert_eq!(
+        store.owner_of(project, &social("psn", "1")).await.unwrap(),
+        None
+    );
+    // The external ID and partner identifier keep their slots: the cap is 32 with both.
+    store
+        .link_single(&SingleLink::external_id(project, a.id, &ext("E"), 2))
+        .await
+        .unwrap();
+    let held = store.get_user(project, a.id).await.unwrap().unwrap();
+    assert_eq!(held.identities.len(), MAX_IDENTITIES_PER_USER - 1);
+}
+
+async fn the_identity_cap_holds_on_merge(store: impl Store) {
+    let project = ProjectId::new_random();
+    let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+    let b = store.login(&login(project, "b", 1)).await.unwrap().user;
+    for i in 0..15 {
+        store
+            .link_identity(&attach(project, a.id, social("xbox", &i.to_string())))
+            .await
+            .unwrap();
+    }
+    // a: 16 of its own and social identities; b: 15. Together 31 > 30.
+    for i in 0..14 {
+        store
+            .link_identity(&attach(project, b.id, social("psn", &i.to_string())))
+            .await
+            .unwrap();
+    }
+    let before = (
+        store.get_user(project, a.id).await.unwrap(),
+        store.get_user(project, b.id).await.unwrap(),
+    );
+
+    let by_merge = store.merge(&merge_cmd(project, a.id, b.id, None)).await;
+    let by_link = store
+        .link_identity(&attach(project, a.id, social("psn", "0")))
+        .await;
+
+    assert!(identity_limit(&by_merge), "{by_merge:?}");
+    assert!(identity_limit(&by_link), "{by_link:?}");
+    let after = (
+        store.get_user(project, a.id).await.unwrap(),
+        store.get_user(project, b.id).await.unwrap(),
+    );
+    assert_eq!(before, after, "both users unchanged");
+    // One identity fewer on b and the merge fits exactly.
+    store
+        .unlink(&Unlink {
+            project,
+            primary: b.id,
+            identity: social("psn", "13"),
+            primary_session: None,
+            now: 70,
+        })
+        .await
+        .unwrap();
+    let merged = store
+        .merge(&merge_cmd(project, a.id, b.id, None))
+        .await
+        .unwrap();
+    assert_eq!(merged.identities.len(), MAX_IDENTITIES_PER_USER - 2);
+}
+
+async fn the_identity_cap_holds_on_login_with_a_social_profile(store: impl Store) {
+    let project = ProjectId::new_random();
+    let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+    fill_identities(&store, project, a.id, "xbox").await;
+    let before = store.get_user(project, a.id).await.unwrap();
+
+    let mut with_social = login(project, "a", 5);
+    with_social.social = Some(social("steam", "1"));
+    let refused = store.login(&with_social).await;
+
+    assert!(identity_limit(&refused), "{refused:?}");
+    assert_eq!(store.get_user(project, a.id).await.unwrap(), before);
     assert_eq!(
         store
-            .get_user(project, b.id)
+            .owner_of(project, &social("steam", "1"))
             .await
-            .unwrap()
-            .unwrap()
-            .identities
-            .len(),
-        idlink::store::accounts::MAX_MERGE_IDENTITIES + 1
+            .unwrap(),
+        None
     );
+    // A social profile it already holds still logs in.
+    let mut held = login(project, "a", 6);
+    held.social = Some(social("xbox", "1"));
+    assert_eq!(store.login(&held).await.unwrap().user.id, a.id);
+}
+
+async fn a_returning_login_attaching_a_social_profile_answers_the_stored_user(store: impl Store) {
+    let project = ProjectId::new_random();
+    let mut first = login(project, "p", 1);
+    first.attributes = attrs(0..2, 1);
+    store.login(&first).await.unwrap();
+    let mut again = login(project, "p", 7);
+    again.social = Some(social("steam", "9"));
+    again.nickname = Some(Nickname::parse("N").unwrap());
+    again.attributes = attrs(1..3, 5);
+    again.end_other_sessions = true;
+
+    let answered = store.login(&again).await.unwrap().user;
+
+    let stored = store.get_user(project, answered.id).await.unwrap().unwrap();
+    assert_eq!(answered, stored.user);
+    assert_eq!(stored.identities.len(), 2);
 }
 
 async fn a_link_proof_works_once(store: impl Store) {
@@ -706,7 +875,11 @@ contract!(
     api_keys_name_their_project,
     merge_moves_everything_and_tombstones_the_secondary,
     link_attaches_free_identities_and_refuses_before_writing,
-    a_secondary_too_large_for_one_transaction_is_refused,
+    a_merge_past_the_attribute_limit_is_refused_before_writing,
+    the_identity_cap_holds_on_attach,
+    the_identity_cap_holds_on_merge,
+    the_identity_cap_holds_on_login_with_a_social_profile,
+    a_returning_login_attaching_a_social_profile_answers_the_stored_user,
     a_link_proof_works_once,
     unlink_makes_a_standalone_user,
 );

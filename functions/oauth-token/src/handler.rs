@@ -136,7 +136,10 @@ async fn token<S: ClientStore + UserStore>(app: &App<S>, req: &Request) -> Resul
     match grant {
         Grant::ClientCredentials => client_credentials(app, &params, basic).await,
         Grant::TokenExchange => {
-            let actor = match (basic.is_some() || body_credentials, params.get("actor_token")) {
+            let actor = match (
+                basic.is_some() || body_credentials,
+                params.get("actor_token"),
+            ) {
                 (true, Some(_)) => return Err(Error::ConflictingCredentials),
                 (false, Some(actor)) => actor_client(app, &params, actor)?,
                 (_, None) => {
@@ -182,11 +185,7 @@ async fn authenticate<S: ClientStore>(
 }
 
 /// RFC 8693's `actor_token`: the studio server's own server token stands for its client.
-fn actor_client<S>(
-    app: &App<S>,
-    params: &HashMap<String, String>,
-    actor: &str,
-) -> Result<Acting> {
+fn actor_client<S>(app: &App<S>, params: &HashMap<String, String>, actor: &str) -> Result<Acting> {
     match params.get("actor_token_type").map(String::as_str) {
         Some(ACCESS_TOKEN_TYPE | JWT_TOKEN_TYPE) => {}
         Some(_) => {

@@ -74,10 +74,10 @@ pub fn classify(e: &Error) -> (StatusCode, String, &'static str) {
             "Linking to an inexistent identity of this provider is not allowed.".into(),
             "operation_not_permitted",
         ),
-        Error::TooManyIdentities => (
-            S::BAD_REQUEST,
-            "The secondary account has too many identities to link in one operation.".into(),
-            "too_many_identities",
+        Error::UserLimit(limit) => (
+            S::CONFLICT,
+            format!("The user would exceed its limit of {limit}; nothing was changed."),
+            "user_limit_exceeded",
         ),
         Error::ServerOnlyIdentity => (
             S::FORBIDDEN,

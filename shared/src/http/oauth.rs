@@ -99,7 +99,7 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, String) {
         | Error::IdentityAlreadyOnUser
         | Error::IdentityNotFound
         | Error::ConflictingSingleIdentities(_)
-        | Error::TooManyIdentities
+        | Error::UserLimit(_)
         | Error::MainIdentity
         | Error::LastIdentity
         | Error::ReservedProvider

@@ -198,6 +198,9 @@ impl From<Error> for Refusal {
             Error::InvalidParameter { .. } => Code::ER707,
             Error::NotFound | Error::ProjectNotFound => Code::ER709,
             Error::IdentityTaken | Error::DifferentIdentityLinked(_) => Code::ER706,
+            // Not reached by a partner link (a user always has room for its one identifier);
+            // a conflict rather than a 500 if it ever is.
+            Error::UserLimit(_) => Code::ER706,
             _ => Code::ER999,
         };
         Self {

@@ -53,6 +53,11 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, &'static str) {
             "002-027",
             "The user has too many attributes.",
         ),
+        Error::UserLimit(_) => (
+            S::UNPROCESSABLE_ENTITY,
+            "002-027",
+            "The user would exceed one of its limits.",
+        ),
         Error::Unavailable(_) => (
             S::TOO_MANY_REQUESTS,
             "002-057",
@@ -75,7 +80,6 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, &'static str) {
         | Error::IdentityAlreadyOnUser
         | Error::IdentityNotFound
         | Error::ConflictingSingleIdentities(_)
-        | Error::TooManyIdentities
         | Error::MainIdentity
         | Error::LastIdentity
         | Error::ReservedProvider
@@ -97,6 +101,7 @@ pub fn render(e: &Error) -> Response<Body> {
             json!({ "parameter": field, "reason": reason })
         }
         Error::InsufficientScope(scope) => json!({ "required_scope": scope }),
+        Error::UserLimit(limit) => json!({ "limit": limit }),
         Error::DifferentIdentityLinked(field) => {
             json!({ "parameter": field, "reason": "the user already has a different one" })
         }

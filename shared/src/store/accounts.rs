@@ -4,13 +4,36 @@
 
 use std::future::Future;
 
+use crate::attribute::Attribute;
 use crate::error::{Error, Result, TokenProblem};
 use crate::identity::{CustomId, IdentityKey, ProjectId, Provider, UserId};
 use crate::user::{User, UserWithIdentities};
 
-/// A merge moves three items per identity (marker, old and new identity item) plus both profiles
-/// and the link proof; DynamoDB takes 100 items in one transaction.
-pub const MAX_MERGE_IDENTITIES: usize = 32;
+/// Identities a user may hold. A merge moves three items per identity of the secondary (marker,
+/// old and new identity item) plus both profiles and the link proof in one transaction, which
+/// DynamoDB caps at 100 items; and one Query reads a whole user without paging (store/dynamo.rs
+/// proves the profile and 32 identity items stay under 1 MB).
+pub const MAX_IDENTITIES_PER_USER: usize = 32;
+const _: () = assert!(3 * MAX_IDENTITIES_PER_USER + 3 <= 100);
+
+/// The limits a change names when it refuses (`Error::UserLimit`).
+pub const IDENTITY_LIMIT: &str = "32 identities";
+pub const ATTRIBUTE_LIMIT: &str = "200 attributes";
+
+/// Whether a user holding `identities` may take `adding` more of its own or social providers.
+/// The one external ID and the one partner identifier a user may hold always keep their slots,
+/// so a link of those (`LinkStore::link_single`) never has to count.
+pub fn check_identity_room(identities: &[IdentityKey], adding: usize) -> Result<()> {
+    let reserved = [Provider::EXTERNAL_ID, Provider::PARTNER];
+    let others = identities
+        .iter()
+        .filter(|i| !reserved.contains(&i.provider.as_str()))
+        .count();
+    if others + adding > MAX_IDENTITIES_PER_USER - reserved.len() {
+        return Err(Error::UserLimit(IDENTITY_LIMIT));
+    }
+    Ok(())
+}
 
 /// A single-use proof of control of the secondary account (a `link_with` token's id).
 #[derive(Debug, Clone)]
@@ -82,7 +105,7 @@ pub fn check_session(user: &User, session: Option<u64>) -> Result<()> {
 pub struct MergePlan {
     pub moved: Vec<IdentityKey>,
     /// Attributes only the secondary has (the primary wins on shared keys).
-    pub copied_attributes: Vec<crate::attribute::Attribute>,
+    pub copied_attributes: Vec<Attribute>,
     pub external_id: Option<String>,
     pub partner_id: Option<String>,
 }
@@ -115,17 +138,31 @@ pub fn plan_merge(
     if single_conflict(&p.partner_id, &s.partner_id) {
         return Err(Error::ConflictingSingleIdentities("partner identifier"));
     }
-    if secondary.identities.len() > MAX_MERGE_IDENTITIES {
-        return Err(Error::TooManyIdentities);
+    // Every per-user limit holds through a merge. DynamoDB's 400 KB item follows from the
+    // attribute cap (store/dynamo.rs proves a profile at the caps fits).
+    let moved_others = secondary
+        .identities
+        .iter()
+        .filter(|i| {
+            !matches!(
+                i.provider.as_str(),
+                Provider::EXTERNAL_ID | Provider::PARTNER
+            )
+        })
+        .count();
+    check_identity_room(&primary.identities, moved_others)?;
+    let copied_attributes: Vec<_> = s
+        .attributes
+        .iter()
+        .filter(|a| p.attributes.iter().all(|b| b.key() != a.key()))
+        .cloned()
+        .collect();
+    if p.attributes.len() + copied_attributes.len() > Attribute::MAX_PER_USER {
+        return Err(Error::UserLimit(ATTRIBUTE_LIMIT));
     }
     Ok(MergePlan {
         moved: secondary.identities.clone(),
-        copied_attributes: s
-            .attributes
-            .iter()
-            .filter(|a| p.attributes.iter().all(|b| b.key() != a.key()))
-            .cloned()
-            .collect(),
+        copied_attributes,
         external_id: s.external_id.clone().filter(|_| p.external_id.is_none()),
         partner_id: s.partner_id.clone().filter(|_| p.partner_id.is_none()),
     })
@@ -177,9 +214,7 @@ pub fn standalone_user(cmd: &Unlink) -> Result<User> {
     Ok(User {
         id: UserId::new_random(),
         project: cmd.project,
-        custom_id: of(Provider::CUSTOM_ID)
-            .map(|c| CustomId::parse(&c))
-            .transpose()?,
+        custom_id: of(Provider::CUSTOM_ID).map(CustomId::from_trusted),
         nickname: None,
         external_id: of(Provider::EXTERNAL_ID),
         partner_id: of(Provider::PARTNER),
@@ -222,4 +257,21 @@ pub fn already_held(primary: &User, identity: &IdentityKey) -> Error {
 /// Identities only idlink's own endpoints create; a link may merge their holder, never mint one.
 pub fn is_reserved(identity: &IdentityKey) -> bool {
     Provider::RESERVED.contains(&identity.provider.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_texts_name_the_constants() {
+        assert_eq!(
+            IDENTITY_LIMIT,
+            format!("{MAX_IDENTITIES_PER_USER} identities")
+        );
+        assert_eq!(
+            ATTRIBUTE_LIMIT,
+            format!("{} attributes", Attribute::MAX_PER_USER)
+        );
+    }
 }

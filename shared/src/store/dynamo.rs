@@ -22,11 +22,14 @@ use aws_sdk_dynamodb::types::{
 use crate::attribute::{AttrType, Attribute, Permission};
 use crate::client::{ClientId, Project, Scope, SecretHash, ServerClient};
 use crate::error::{Error, Result};
-use crate::identity::{CustomId, IdentityKey, Nickname, ProjectId, UserId};
+use crate::identity::{
+    CustomId, IdentityKey, MAX_IDENTIFIER_BYTES, Nickname, ProjectId, Provider, UserId,
+};
 use crate::partner::ApiKeyHash;
 use crate::store::accounts::{
-    AccountStore, LinkIdentity, Merge, Unlink, Unlinked, already_held, apply_merge, apply_unlink,
-    check_session, is_reserved, plan_merge, plan_unlink, standalone_user,
+    AccountStore, LinkIdentity, MAX_IDENTITIES_PER_USER, Merge, Unlink, Unlinked, already_held,
+    apply_merge, apply_unlink, check_identity_room, check_session, is_reserved, plan_merge,
+    plan_unlink, standalone_user,
 };
 use crate::store::{
     ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleLink, UserStore,
@@ -90,6 +93,36 @@ fn marker_pk(project: ProjectId, key: &IdentityKey) -> String {
     )
 }
 
+/// DynamoDB's key limits, in UTF-8 bytes.
+const MAX_PARTITION_KEY_BYTES: usize = 2048;
+const MAX_SORT_KEY_BYTES: usize = 1024;
+/// The longest keys built from input, from the parsers' limits: a project is a hyphenated UUID,
+/// a provider at most 64 ASCII bytes, a subject at most `MAX_IDENTIFIER_BYTES`.
+const LONGEST_MARKER_PK: usize =
+    "IDENT#".len() + 36 + "#".len() + Provider::MAX_CHARS + "#".len() + MAX_IDENTIFIER_BYTES;
+const LONGEST_IDENT_SK: usize =
+    "IDENT#".len() + Provider::MAX_CHARS + "#".len() + MAX_IDENTIFIER_BYTES;
+const _: () = assert!(LONGEST_MARKER_PK <= MAX_PARTITION_KEY_BYTES);
+const _: () = assert!(LONGEST_IDENT_SK <= MAX_SORT_KEY_BYTES);
+
+/// DynamoDB's item limit and the most one Query answers before it pages.
+const MAX_ITEM_BYTES: usize = 400 * 1024;
+const MAX_QUERY_BYTES: usize = 1024 * 1024;
+/// Generous upper bounds of the items a user's partition holds, from the parsers' limits (an
+/// attribute name counts its bytes, a map entry or number at most ~25 bytes of overhead).
+const LARGEST_ATTRIBUTE_BYTES: usize =
+    Attribute::MAX_KEY_CHARS + Attribute::MAX_VALUE_BYTES + "tserverpprivateroov".len() + 64;
+const LARGEST_PROFILE_BYTES: usize = Attribute::MAX_PER_USER * LARGEST_ATTRIBUTE_BYTES
+    + 2 * MAX_IDENTIFIER_BYTES // custom_id, external_id
+    + Nickname::MAX_BYTES
+    + 4096; // keys, project, partner hash, counters, times, attribute names
+const LARGEST_IDENTITY_ITEM_BYTES: usize = 2 * LONGEST_IDENT_SK + "USER#".len() + 36 + 256;
+const _: () = assert!(LARGEST_PROFILE_BYTES <= MAX_ITEM_BYTES);
+const _: () = assert!(
+    LARGEST_PROFILE_BYTES + MAX_IDENTITIES_PER_USER * LARGEST_IDENTITY_ITEM_BYTES
+        <= MAX_QUERY_BYTES
+);
+
 fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
 }
@@ -143,6 +176,15 @@ fn attribute_to_av(a: &Attribute) -> AttributeValue {
     ]))
 }
 
+fn attributes_av(attributes: &[Attribute]) -> AttributeValue {
+    AttributeValue::M(
+        attributes
+            .iter()
+            .map(|a| (a.key().to_owned(), attribute_to_av(a)))
+            .collect(),
+    )
+}
+
 fn attribute_from_av(k: &str, v: &AttributeValue) -> Result<Attribute> {
     let m = v.as_m().map_err(|_| corrupt("attrs"))?;
     let attr_type = get_s(m, "t")
@@ -181,15 +223,7 @@ fn profile_item(u: &User) -> Item {
     if let Some(x) = &u.partner_id {
         item.insert("partner_id".into(), s(x.as_str()));
     }
-    item.insert(
-        "attrs".into(),
-        AttributeValue::M(
-            u.attributes
-                .iter()
-                .map(|a| (a.key().to_owned(), attribute_to_av(a)))
-                .collect(),
-        ),
-    );
+    item.insert("attrs".into(), attributes_av(&u.attributes));
     item.insert("sv".into(), n(u.session_version));
     item.insert("ver".into(), n(u.version));
     item.insert("created".into(), n(u.created_at));
@@ -216,10 +250,7 @@ fn user_from_item(item: &Item) -> Result<Option<User>> {
     Ok(Some(User {
         id: UserId::parse(id).map_err(|_| corrupt("PK"))?,
         project: ProjectId::parse(req_s(item, "project")?).map_err(|_| corrupt("project"))?,
-        custom_id: get_s(item, "custom_id")
-            .map(CustomId::parse)
-            .transpose()
-            .map_err(|_| corrupt("custom_id"))?,
+        custom_id: get_s(item, "custom_id").map(|c| CustomId::from_trusted(c.to_owned())),
         nickname: get_s(item, "nickname").map(|x| Nickname::from_trusted(x.to_owned())),
         external_id: get_s(item, "external_id").map(str::to_owned),
         partner_id: get_s(item, "partner_id").map(str::to_owned),
@@ -530,14 +561,26 @@ impl DynamoStore {
             };
         };
         // First time this social identity comes with the login: attach it in the same
-        // transaction as the profile update, then read the profile back for the token.
+        // transaction as the profile update, conditioned on the user as read, whose identities
+        // (and attributes) are counted against its limits here.
+        let Some(held) = self.get_user(cmd.project, owner).await? else {
+            return Ok(Attempt::Again);
+        };
+        check_identity_room(&held.identities, 1)?;
+        if !cmd.attributes.is_empty()
+            && held.user.attributes.len() > Attribute::MAX_PER_USER - cmd.attributes.len()
+        {
+            return Err(Error::TooManyAttributes);
+        }
+        let mut values = update.values;
+        values.insert(":ver".into(), n(held.user.version));
         let profile_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(profile_key(owner)))
             .update_expression(update.expression)
-            .condition_expression(update.condition)
+            .condition_expression(format!("{} AND ver = :ver", update.condition))
             .set_expression_attribute_names((!update.names.is_empty()).then_some(update.names))
-            .set_expression_attribute_values(Some(update.values))
+            .set_expression_attribute_values(Some(values))
             .build()
             .map_err(Error::internal)?;
         let items = vec![
@@ -549,19 +592,17 @@ impl DynamoStore {
             TransactWriteItem::builder().update(profile_update).build(),
         ];
         match transact(self, items).await? {
-            TxOutcome::Done => match self.get(profile_key(owner)).await? {
-                Some(item) => Ok(match user_from_item(&item)? {
-                    Some(user) => Attempt::Done(LoginOutcome {
-                        user,
-                        created: false,
-                    }),
-                    None => Attempt::Again,
-                }),
-                None => Err(Error::internal("profile vanished after a login")),
-            },
-            TxOutcome::ConditionFailed(failed) if failed.contains(&2) => {
-                self.explain_profile_refusal(owner).await
+            // The profile was the one read, so the login's changes to it are known.
+            TxOutcome::Done => {
+                let mut user = held.user;
+                cmd.apply_to(&mut user);
+                Ok(Attempt::Done(LoginOutcome {
+                    user,
+                    created: false,
+                }))
             }
+            // The user changed since the read, or the social identity was taken meanwhile:
+            // decide again from a fresh read.
             TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Attempt::Again),
         }
     }
@@ -989,6 +1030,8 @@ impl AccountStore for DynamoStore {
                 .await?
                 .ok_or(Error::NotFound)?;
             check_session(&primary.user, cmd.primary_session)?;
+            // Counted on the user as read; the profile update below is conditioned on that read.
+            check_identity_room(&primary.identities, 1)?;
             let items = vec![
                 self.put(
                     marker_item(cmd.project, &cmd.identity, cmd.primary, cmd.now),
@@ -1054,16 +1097,19 @@ impl AccountStore for DynamoStore {
                 ]),
             )?);
             let mut sets = vec!["updated = :now".to_owned()];
-            let mut names = HashMap::new();
+            let names = HashMap::new();
             let mut values = HashMap::from([
                 (":now".to_owned(), n(cmd.now)),
                 (":one".to_owned(), n(1)),
                 (":ver".to_owned(), n(primary.user.version)),
             ]);
-            for (i, a) in plan.copied_attributes.iter().enumerate() {
-                sets.push(format!("attrs.#a{i} = :a{i}"));
-                names.insert(format!("#a{i}"), a.key().to_owned());
-                values.insert(format!(":a{i}"), attribute_to_av(a));
+            let after = apply_merge(&primary, &plan, cmd.now);
+            if !plan.copied_attributes.is_empty() {
+                // The whole map as planned (the write is conditioned on the version read): one
+                // value, however many attributes, where one `SET attrs.#k` per attribute could
+                // pass DynamoDB's 4 KB limit on an expression.
+                sets.push("attrs = :attrs".into());
+                values.insert(":attrs".into(), attributes_av(&after.user.attributes));
             }
             if let Some(x) = &plan.external_id {
                 sets.push("external_id = :ext".into());
@@ -1091,7 +1137,7 @@ impl AccountStore for DynamoStore {
                 items.push(self.put(item, Some("attribute_not_exists(PK)"))?);
             }
             match transact(self, items).await? {
-                TxOutcome::Done => return Ok(apply_merge(&primary, &plan, cmd.now)),
+                TxOutcome::Done => return Ok(after),
                 TxOutcome::ConditionFailed(failed) if failed.contains(&proof_index) => {
                     return Err(Error::InvalidLinkWith("the token was already used"));
                 }
@@ -1150,5 +1196,26 @@ impl AccountStore for DynamoStore {
         Err(Error::Unavailable(
             "unlink kept meeting concurrent writers".into(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_identity_makes_keys_within_dynamodbs_limits() {
+        let identity = IdentityKey::social(
+            &"p".repeat(Provider::MAX_CHARS),
+            &serde_json::json!("\u{1D11E}".repeat(MAX_IDENTIFIER_BYTES / 4)),
+        )
+        .unwrap();
+        let (pk, sk) = (
+            marker_pk(ProjectId::new_random(), &identity),
+            ident_sk(&identity),
+        );
+        assert_eq!((pk.len(), sk.len()), (LONGEST_MARKER_PK, LONGEST_IDENT_SK));
+        assert!(pk.len() <= MAX_PARTITION_KEY_BYTES && sk.len() <= MAX_SORT_KEY_BYTES);
+        assert!(user_pk(UserId::new_random()).len() <= MAX_PARTITION_KEY_BYTES);
     }
 }

@@ -12,7 +12,7 @@ use crate::identity::{IdentityKey, ProjectId, UserId};
 use crate::partner::ApiKeyHash;
 use crate::store::accounts::{
     AccountStore, LinkIdentity, Merge, Unlink, Unlinked, already_held, apply_merge, apply_unlink,
-    check_session, is_reserved, plan_merge, plan_unlink, standalone_user,
+    check_identity_room, check_session, is_reserved, plan_merge, plan_unlink, standalone_user,
 };
 use crate::store::{
     ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleKind, SingleLink, UserStore,
@@ -180,6 +180,10 @@ impl LoginStore for MemoryStore {
         {
             return Err(Error::TooManyAttributes);
         }
+        if cmd.social.is_some() && social_owner.is_none() {
+            let held: Vec<IdentityKey> = stored.identities.iter().cloned().collect();
+            check_identity_room(&held, 1)?;
+        }
         if let Some(social) = &cmd.social {
             s.markers.insert((cmd.project, social.clone()), uid);
         }
@@ -190,19 +194,9 @@ impl LoginStore for MemoryStore {
         if let Some(social) = &cmd.social {
             stored.identities.insert(social.clone());
         }
-        let user = &mut stored.user;
-        user.last_login = cmd.now;
-        user.updated_at = cmd.now;
-        user.version += 1;
-        if cmd.end_other_sessions {
-            user.session_version += 1;
-        }
-        if let Some(nick) = &cmd.nickname {
-            user.nickname = Some(nick.clone());
-        }
-        upsert_attributes(&mut user.attributes, &cmd.attributes);
+        cmd.apply_to(&mut stored.user);
         Ok(LoginOutcome {
-            user: user.clone(),
+            user: stored.user.clone(),
             created: false,
         })
     }
@@ -371,6 +365,7 @@ impl AccountStore for MemoryStore {
             None => {
                 let mut primary = s.live(cmd.project, cmd.primary).ok_or(Error::NotFound)?;
                 check_session(&primary.user, cmd.primary_session)?;
+                check_identity_room(&primary.identities, 1)?;
                 s.markers
                     .insert((cmd.project, cmd.identity.clone()), cmd.primary);
                 primary.identities.push(cmd.identity.clone());

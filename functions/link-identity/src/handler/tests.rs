@@ -164,6 +164,58 @@ async fn server_link_attaches_a_free_identity_and_merges_a_held_one() {
 }
 
 #[tokio::test]
+async fn a_merge_past_a_user_limit_answers_409_and_writes_nothing() {
+    let env = env().await;
+    let value = "x".repeat(896);
+    for custom in ["a", "b"] {
+        for chunk in 0..4 {
+            let cmd = LoginCommand {
+                attributes: idlink::attribute::Attribute::parse_list(Some(&json!(
+                    (chunk * 50..chunk * 50 + 50)
+                        .map(
+                            |i| json!({"attr_type": "server", "key": format!("{custom}{i}"),
+                                        "permission": "private", "value": value})
+                        )
+                        .collect::<Vec<_>>()
+                )))
+                .unwrap(),
+                ..LoginCommand::new(env.seed.project.id, CustomId::parse(custom).unwrap(), now())
+            };
+            env.app.store.login(&cmd).await.unwrap();
+        }
+    }
+    let a = env.user("a").await;
+    let b = env.user("b").await;
+    let project = env.seed.project.id;
+    let before = (
+        env.app.store.get_user(project, a.id).await.unwrap(),
+        env.app.store.get_user(project, b.id).await.unwrap(),
+    );
+
+    let (status, body) = env
+        .call(
+            &env.server(),
+            &a.id.to_string(),
+            json!({"provider": "server_custom_id", "user_id": "b"}),
+        )
+        .await;
+
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["statusCode"], 409);
+    assert_eq!(body["error"], "Conflict");
+    assert_eq!(body["errorCode"], "user_limit_exceeded");
+    assert!(
+        body["message"].as_str().unwrap().contains("200 attributes"),
+        "{body}"
+    );
+    let after = (
+        env.app.store.get_user(project, a.id).await.unwrap(),
+        env.app.store.get_user(project, b.id).await.unwrap(),
+    );
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
 async fn refusals_write_nothing() {
     let env = env().await;
     let a = env.user("a").await;

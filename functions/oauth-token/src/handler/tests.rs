@@ -1,8 +1,8 @@
 use super::*;
-use idlink::store::memory::MemoryStore;
 use idlink::client::{ServerClient, generate_client_secret};
 use idlink::identity::CustomId;
 use idlink::store::LoginStore;
+use idlink::store::memory::MemoryStore;
 use idlink::testing::{
     Seed, expected_status, fixtures, link_token, login_user, request_from_fixture, seed_users,
     seeded_memory_store, test_tokens,
@@ -267,7 +267,10 @@ async fn token_exchange_turns_a_live_login_token_into_a_link_token_of_that_user(
     assert_eq!(claims.aud, app.tokens.link_audience(user.id));
     assert_eq!(claims.exp - claims.iat, 300);
     assert_eq!(claims.azp, seed.client_id.as_str());
-    assert_eq!(claims.act.sub, format!("{}@clients", seed.client_id.as_str()));
+    assert_eq!(
+        claims.act.sub,
+        format!("{}@clients", seed.client_id.as_str())
+    );
     // Purpose-bound: it is neither a login token nor a server token.
     assert!(app.tokens.verify_user_token(link).is_err());
     assert!(app.tokens.verify_server_token(link).is_err());
