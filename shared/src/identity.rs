@@ -317,9 +317,15 @@ pub struct Payload(String);
 
 impl Payload {
     pub const MAX_CHARS: usize = 1000;
+    /// Counted in bytes too: the payload rides in every token, and a token must stay under the
+    /// header size idlink accepts (see the token tests' worst case).
+    pub const MAX_BYTES: usize = 1000;
     pub fn parse(value: &str) -> Result<Self> {
         if value.chars().count() > Self::MAX_CHARS {
             return Err(Error::invalid("payload", "is too long"));
+        }
+        if value.len() > Self::MAX_BYTES {
+            return Err(Error::invalid("payload", "is too long in UTF-8 bytes"));
         }
         if value.chars().any(char::is_control) {
             return Err(Error::invalid(

@@ -657,6 +657,46 @@ mod tests {
         ));
     }
 
+    /// The largest token idlink can issue still fits the header size it accepts, or a player
+    /// with long (but valid) IDs would get a token every endpoint then refuses.
+    #[test]
+    fn the_largest_user_token_fits_the_accepted_header_size() {
+        use crate::identity::{CustomId, ExternalAccountId, Nickname, Payload};
+        let tokens = test_tokens();
+        let widest = |bytes: usize| "語".repeat(bytes / 3);
+        let user = User {
+            id: UserId::new_random(),
+            project: ProjectId::new_random(),
+            custom_id: Some(CustomId::parse(&widest(CustomId::MAX_BYTES)).unwrap()),
+            nickname: Some(Nickname::parse(&"𝄞".repeat(Nickname::MAX_CHARS)).unwrap()),
+            external_id: Some(
+                ExternalAccountId::parse(&widest(ExternalAccountId::MAX_BYTES))
+                    .unwrap()
+                    .as_str()
+                    .to_owned(),
+            ),
+            partner_id: None,
+            attributes: Vec::new(),
+            session_version: u64::MAX,
+            version: 1,
+            created_at: 0,
+            updated_at: 0,
+            last_login: 0,
+        };
+        // Quotes double when JSON-escaped: the worst payload for its byte limit.
+        let payload = Payload::parse(&"\"".repeat(Payload::MAX_BYTES)).unwrap();
+        let token = tokens
+            .issue_user_token(&user, Some(u64::MAX), Some(&payload), now())
+            .unwrap();
+        assert!(
+            token.len() <= crate::http::request::MAX_TOKEN_BYTES,
+            "{} bytes",
+            token.len()
+        );
+        assert!(tokens.verify_user_token(&token).is_ok());
+        assert!(Payload::parse(&"é".repeat(Payload::MAX_BYTES / 2 + 1)).is_err());
+    }
+
     #[test]
     fn the_cache_is_bounded() {
         let tokens = test_tokens();
