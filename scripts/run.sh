@@ -36,10 +36,13 @@ export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamo_port"
 export IDLINK_TABLE=idlink-local
 export IDLINK_ISSUER="http://127.0.0.1:$PORT"
 export IDLINK_KEYS_FILE="$PWD/$LOCAL_DIR/keys.json"
-export RUST_LOG=${RUST_LOG:-info}
+# RUST_LOG is the functions' filter, passed as written; cargo lambda itself runs without it (its
+# own log at its default level: at trace it writes gigabytes in minutes).
+fn_rust_log=${RUST_LOG:-info}
+unset RUST_LOG
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL IDLINK_KEYS_SECRET_ID
 fn_env_vars=(AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL_DYNAMODB
-  IDLINK_TABLE IDLINK_ISSUER IDLINK_KEYS_FILE RUST_LOG)
+  IDLINK_TABLE IDLINK_ISSUER IDLINK_KEYS_FILE)
 
 log "cargo build --workspace --bins"
 cargo build --workspace --bins
@@ -56,24 +59,27 @@ log "dev project and server client -> $LOCAL_DIR/credentials.json"
 "$admin" dev-setup --out "$LOCAL_DIR/credentials.json"
 echo
 
-# `cargo lambda watch --env-var` splits its value on commas, so a value containing a
-# comma (e.g. RUST_LOG=idlink=debug,info) goes through an env file instead.
-watch_args=()
+# cargo lambda 1.9 splits each --env-var value on commas, and reads --env-file with
+# env-file-reader, where an unquoted value ends at `=`, `#` or blank (`RUST_LOG=idlink=debug,info`
+# is a ParseError) and a single-quoted one is taken as written (only `\n` becomes a newline). So
+# every variable goes through the env file, single-quoted.
 env_file="$LOCAL_DIR/watch.env"
-: >"$env_file"
-for name in "${fn_env_vars[@]}"; do
-  value=${!name}
-  if [[ $value == *,* ]]; then
-    printf '%s=%s\n' "$name" "$value" >>"$env_file"
-  else
-    watch_args+=(--env-var "$name=$value")
+(umask 077 && : >"$env_file")
+write_env() {
+  local name=$1 value=$2
+  if [[ $value == *[\'\\]* || $value == *$'\n'* ]]; then
+    die "$name holds a quote, backslash or newline, which cargo lambda's env file cannot carry"
   fi
+  printf "%s='%s'\n" "$name" "$value" >>"$env_file"
+}
+for name in "${fn_env_vars[@]}"; do
+  write_env "$name" "${!name}"
 done
-[[ -s $env_file ]] && watch_args+=(--env-file "$env_file")
+write_env RUST_LOG "$fn_rust_log"
 
 log "starting cargo lambda watch on 127.0.0.1:$PORT (log $LOCAL_DIR/watch.log)"
-start_bg "$LOCAL_DIR/watch.log" .venv/bin/cargo-lambda lambda watch \
-  -A 127.0.0.1 -P "$PORT" "${watch_args[@]}"
+start_bg "$LOCAL_DIR/watch.log" env -u RUST_LOG .venv/bin/cargo-lambda lambda watch \
+  -A 127.0.0.1 -P "$PORT" --env-file "$env_file"
 watch_pid=$BG_PID
 
 base="http://127.0.0.1:$PORT"

@@ -39,14 +39,17 @@ step "6/7 cfn-lint template.yaml"
 
 # The stack `make run` serves (every function under cargo lambda watch, on its own DynamoDB API),
 # on free ports, driven by the clients studios already use: Auth0's SDKs, PyJWT, jose, and an
-# Xsolla-style server integration.
-step "7/7 client SDKs against the real stack (tests/sdk)"
+# Xsolla-style server integration. It runs at trace, RUST_LOG given as a directive list (commas
+# and `=`, as `make run` must pass it on), and a whole session's secrets must then be absent
+# from the captured logs (tests/logs/check_session.py).
+step "7/7 client SDKs and the logs of the real stack (tests/sdk, tests/logs)"
 sdk_dir="$LOCAL_DIR/sdk-stack"
 rm -rf "$sdk_dir"
 mkdir -p "$sdk_dir"
 sdk_port=$(free_port)
+stack_rust_log="trace,lambda_runtime=trace,idlink=trace"
 start_bg "$sdk_dir/run.log" env LOCAL_DIR="$sdk_dir" PORT="$sdk_port" DYNAMO_PORT= \
-  READY_FILE="$PWD/$sdk_dir/ready" bash scripts/run.sh
+  READY_FILE="$PWD/$sdk_dir/ready" RUST_LOG="$stack_rust_log" bash scripts/run.sh
 stack_pid=$BG_PID
 deadline=$((SECONDS + 900))
 until [[ -s $sdk_dir/ready ]]; do
@@ -56,6 +59,10 @@ until [[ -s $sdk_dir/ready ]]; do
   fi
   sleep 1
 done
-bash tests/sdk/run.sh "$(cat "$sdk_dir/ready")" "$sdk_dir/credentials.json"
+sdk_rc=0
+bash tests/sdk/run.sh "$(cat "$sdk_dir/ready")" "$sdk_dir/credentials.json" || sdk_rc=$?
+.venv/bin/python tests/logs/check_session.py "$(cat "$sdk_dir/ready")" \
+  "$sdk_dir/credentials.json" "$sdk_dir/watch.log" "$stack_rust_log"
+((sdk_rc == 0)) || die "tests/sdk failed"
 
 step "all checks passed"

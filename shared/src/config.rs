@@ -387,21 +387,44 @@ impl From<ConfigError> for Error {
 }
 
 /// JSON logs to stdout (CloudWatch), level from `RUST_LOG` (default info), no ANSI, no time
-/// (Lambda stamps each line).
+/// (Lambda stamps each line); below INFO only idlink's own code (see [`below_info_only_idlink`]).
+/// At debug, the first line names the filter as the function read it.
 pub fn init_logging() {
-    use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let filter = log_filter(env_opt("RUST_LOG").as_deref());
-    let _ = tracing_subscriber::registry()
+    let spec = env_opt("RUST_LOG");
+    let _ = log_subscriber(spec.as_deref(), std::io::stdout).try_init();
+    tracing::debug!(
+        log_filter = spec.as_deref().unwrap_or("info"),
+        "log filter from RUST_LOG"
+    );
+}
+
+fn log_subscriber<W>(spec: Option<&str>, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::layer::SubscriberExt;
+    tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
                 .json()
                 .with_current_span(false)
                 .with_target(false)
-                .without_time(),
+                .without_time()
+                .with_writer(writer),
         )
-        .with(filter)
-        .try_init();
+        .with(log_filter(spec))
+        .with(tracing_subscriber::filter::filter_fn(|meta| {
+            below_info_only_idlink(meta.target(), meta.level())
+        }))
+}
+
+/// Other crates log secrets below INFO: at trace the Lambda runtime logs each raw event (bearer
+/// tokens, client secrets, API keys, raw identifiers), and the SDK and hyper can log request
+/// bodies (keys holding raw custom IDs). So whatever `RUST_LOG` says, only idlink's own code
+/// (`idlink::…`, which never logs a secret or a raw identifier) logs at debug or trace.
+fn below_info_only_idlink(target: &str, level: &tracing::Level) -> bool {
+    *level <= tracing::Level::INFO || target == "idlink" || target.starts_with("idlink::")
 }
 
 /// `RUST_LOG` as `target=level` directives (`info`, `idlink=debug,warn`): tracing-subscriber's
@@ -440,6 +463,81 @@ mod tests {
         let garbage = log_filter(Some("idlink=loud"));
         assert!(garbage.would_enable("idlink", &Level::INFO));
         assert!(!garbage.would_enable("idlink", &Level::DEBUG));
+    }
+
+    #[test]
+    fn below_info_only_idlink_logs() {
+        use tracing::Level;
+        assert!(below_info_only_idlink("idlink", &Level::TRACE));
+        assert!(below_info_only_idlink(
+            "idlink::store::dynamo",
+            &Level::DEBUG
+        ));
+        for target in [
+            "lambda_runtime::layers::api_response",
+            "lambda_http",
+            "aws_smithy_runtime::client::http",
+            "hyper_util::client",
+            "rustls::client",
+            "idlinker",
+            "auth_custom_id::handler",
+        ] {
+            assert!(!below_info_only_idlink(target, &Level::DEBUG), "{target}");
+            assert!(!below_info_only_idlink(target, &Level::TRACE), "{target}");
+            assert!(below_info_only_idlink(target, &Level::INFO), "{target}");
+            assert!(below_info_only_idlink(target, &Level::ERROR), "{target}");
+        }
+    }
+
+    /// Events through the subscriber the functions install, captured as they would be written.
+    fn logged_at(spec: &str, emit: impl FnOnce()) -> String {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Capture(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Capture {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let capture = Capture::default();
+        let writer = capture.clone();
+        tracing::subscriber::with_default(log_subscriber(Some(spec), move || writer.clone()), emit);
+        let bytes = capture.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn no_rust_log_lets_the_runtime_log_raw_events() {
+        for spec in [
+            "trace",
+            "info,lambda_runtime=trace,aws_smithy_runtime=debug,idlink=trace",
+            "debug,idlink=trace",
+        ] {
+            let out = logged_at(spec, || {
+                tracing::trace!(
+                    target: "lambda_runtime::layers::api_response",
+                    body = "Bearer secret-token",
+                    "raw JSON event received from Lambda"
+                );
+                tracing::debug!(target: "aws_smithy_runtime::client", "body: raw-custom-id");
+                tracing::info!(target: "lambda_runtime", "runtime-info");
+                tracing::trace!(target: "idlink::store", "idlink-trace");
+            });
+            assert!(!out.contains("secret-token"), "{spec}: {out}");
+            assert!(!out.contains("raw-custom-id"), "{spec}: {out}");
+            assert!(out.contains("runtime-info"), "{spec}: {out}");
+            assert!(out.contains("idlink-trace"), "{spec}: {out}");
+        }
+        let quiet = logged_at("idlink=warn,info", || {
+            tracing::info!(target: "idlink::store", "idlink-info");
+            tracing::info!(target: "lambda_runtime", "runtime-info");
+        });
+        assert!(!quiet.contains("idlink-info"), "{quiet}");
+        assert!(quiet.contains("runtime-info"), "{quiet}");
     }
 
     #[test]

@@ -183,3 +183,20 @@ mod toml_like {
         out
     }
 }
+
+#[test]
+fn the_log_level_is_one_of_the_plain_levels() {
+    let t = template();
+    let param = &t["Parameters"]["LogLevel"];
+    let allowed: BTreeSet<&str> = param["AllowedValues"]
+        .as_sequence()
+        .expect("LogLevel has AllowedValues")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        allowed,
+        BTreeSet::from(["error", "warn", "info", "debug", "trace"])
+    );
+    assert!(allowed.contains(param["Default"].as_str().unwrap()));
+}
