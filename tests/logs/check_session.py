@@ -100,8 +100,38 @@ def session(base: str, creds: dict) -> dict[str, str]:
     )
     if user_id not in json.dumps(resolved):
         sys.exit(f"FAIL: resolve-identifier answered {resolved}, not user {user_id}")
+
+    # User-initiated linking: token exchange for a link token, then a social identity attached
+    # by the server and unlinked with that link token.
+    exchange = urllib.parse.urlencode(
+        {
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+            "subject_token": used["user token"],
+            "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        }
+    ).encode()
+    used["token exchange body, base64"] = base64.b64encode(exchange).decode()
+    used["link token"] = expect(
+        "POST /oauth/token (token exchange)",
+        call("POST", f"{base}/oauth/token",
+             headers={"Content-Type": "application/x-www-form-urlencoded"}, body=exchange),
+    )["access_token"]
+    used["steam ID"] = f"logchecksteam{secrets.token_hex(12)}"
+    expect(
+        "POST /api/v2/users/{id}/identities",
+        call("POST", f"{base}/api/v2/users/{user_id}/identities", headers=server,
+             body=json.dumps({"provider": "steam", "user_id": used["steam ID"]}).encode()),
+        201,
+    )
+    expect(
+        "DELETE /api/v2/users/{id}/identities/steam/{steam ID} (link token)",
+        call("DELETE", f"{base}/api/v2/users/{user_id}/identities/steam/{used['steam ID']}",
+             headers={"Authorization": f"Bearer {used['link token']}"}),
+    )
     # A token's signature alone is as good as a leak of the token.
-    for name in ("server token", "user token"):
+    for name in ("server token", "user token", "link token"):
         used[f"{name} signature"] = used[name].rsplit(".", 1)[1]
     return used
 
