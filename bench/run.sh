@@ -50,8 +50,11 @@ export IDLINK_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB
 
-rm -f "$out/keys.json"
+# The three secret materials; the harness finds the public set and the pepper beside keys.json.
+rm -f "$out/keys.json" "$out/public-keys.json" "$out/partner-pepper.json"
 target/release/idlink-admin gen-keys --out "$out/keys.json" >/dev/null
+target/release/idlink-admin public-keys --from "$out/keys.json" --out "$out/public-keys.json"
+target/release/idlink-admin gen-pepper --out "$out/partner-pepper.json"
 
 load_args=()
 if [[ $BENCH_LOAD == 1 ]]; then

@@ -35,14 +35,19 @@ export AWS_SECRET_ACCESS_KEY=testing
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamo_port"
 export IDLINK_TABLE=idlink-local
 export IDLINK_ISSUER="http://127.0.0.1:$PORT"
-export IDLINK_KEYS_FILE="$PWD/$LOCAL_DIR/keys.json"
+# One file per secret material; each function reads only the ones it declares.
+export IDLINK_SIGNING_KEYS_FILE="$PWD/$LOCAL_DIR/signing-keys.json"
+export IDLINK_PUBLIC_KEYS_FILE="$PWD/$LOCAL_DIR/public-keys.json"
+export IDLINK_PARTNER_PEPPER_FILE="$PWD/$LOCAL_DIR/partner-pepper.json"
 # RUST_LOG is the functions' filter, passed as written; cargo lambda itself runs without it (its
 # own log at its default level: at trace it writes gigabytes in minutes).
 fn_rust_log=${RUST_LOG:-info}
 unset RUST_LOG
-unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL IDLINK_KEYS_SECRET_ID
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL IDLINK_SIGNING_KEYS_SECRET_ID \
+  IDLINK_PUBLIC_KEYS_SECRET_ID IDLINK_PARTNER_PEPPER_SECRET_ID
 fn_env_vars=(AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL_DYNAMODB
-  IDLINK_TABLE IDLINK_ISSUER IDLINK_KEYS_FILE)
+  IDLINK_TABLE IDLINK_ISSUER IDLINK_SIGNING_KEYS_FILE IDLINK_PUBLIC_KEYS_FILE
+  IDLINK_PARTNER_PEPPER_FILE)
 
 log "cargo build --workspace --bins"
 cargo build --workspace --bins
@@ -51,9 +56,11 @@ admin=target/debug/idlink-admin
 log "creating table $IDLINK_TABLE"
 "$admin" create-table
 
-# gen-keys keeps an existing key set (adding what an older one lacks, such as the partner pepper).
-log "signing keys: $IDLINK_KEYS_FILE"
-"$admin" gen-keys --out "$IDLINK_KEYS_FILE"
+# gen-keys and gen-pepper keep what exists; the public set is derived from the private one.
+log "signing keys, public keys and partner pepper in $LOCAL_DIR"
+"$admin" gen-keys --out "$IDLINK_SIGNING_KEYS_FILE"
+"$admin" public-keys --from "$IDLINK_SIGNING_KEYS_FILE" --out "$IDLINK_PUBLIC_KEYS_FILE"
+"$admin" gen-pepper --out "$IDLINK_PARTNER_PEPPER_FILE"
 
 log "dev project and server client -> $LOCAL_DIR/credentials.json"
 "$admin" dev-setup --out "$LOCAL_DIR/credentials.json"

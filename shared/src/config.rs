@@ -18,7 +18,7 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {0} is invalid: {1}")]
     Invalid(&'static str, String),
-    #[error("loading the signing keys failed: {0}")]
+    #[error("loading secret material failed: {0}")]
     Keys(String),
 }
 
@@ -281,33 +281,67 @@ sSi6
 -----END CERTIFICATE-----
 ";
 
-/// Where the signing key set comes from.
+/// Secret material a function may read. Each is its own secret in AWS (its own file locally),
+/// and each function declares the ones it uses (`SECRETS` in its crate): it loads those and its
+/// IAM policy lets it read exactly those (tests/tests/policies.rs holds the two together).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Material {
+    /// The private signing key set: only for the functions that sign tokens (it verifies too).
+    SigningKeys,
+    /// The public key set (the JWKS): for the functions that only verify, and jwks.
+    PublicKeys,
+    /// The partner-identifier pepper: only for the partner functions.
+    PartnerPepper,
+}
+
+impl Material {
+    pub const ALL: [Material; 3] = [Self::SigningKeys, Self::PublicKeys, Self::PartnerPepper];
+
+    /// The variable naming a local file that holds the material.
+    pub fn file_var(self) -> &'static str {
+        match self {
+            Self::SigningKeys => "IDLINK_SIGNING_KEYS_FILE",
+            Self::PublicKeys => "IDLINK_PUBLIC_KEYS_FILE",
+            Self::PartnerPepper => "IDLINK_PARTNER_PEPPER_FILE",
+        }
+    }
+
+    /// The variable naming the Secrets Manager secret that holds the material (AWS).
+    pub fn secret_var(self) -> &'static str {
+        match self {
+            Self::SigningKeys => "IDLINK_SIGNING_KEYS_SECRET_ID",
+            Self::PublicKeys => "IDLINK_PUBLIC_KEYS_SECRET_ID",
+            Self::PartnerPepper => "IDLINK_PARTNER_PEPPER_SECRET_ID",
+        }
+    }
+}
+
+/// Where one secret material comes from.
 #[derive(Clone, Debug)]
 pub enum KeySource {
-    /// `IDLINK_KEYS_FILE`: a file that local setup generates.
+    /// A file that local setup generates.
     File(String),
-    /// `IDLINK_KEYS_SECRET_ID`: a Secrets Manager secret (AWS).
+    /// A Secrets Manager secret (AWS).
     Secret(String),
 }
 
 impl KeySource {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        if let Some(path) = env_opt("IDLINK_KEYS_FILE") {
+    /// The material's file variable if set, else its secret variable.
+    pub fn of(material: Material) -> Result<Self, ConfigError> {
+        if let Some(path) = env_opt(material.file_var()) {
             return Ok(Self::File(path));
         }
-        env_opt("IDLINK_KEYS_SECRET_ID")
+        env_opt(material.secret_var())
             .map(Self::Secret)
-            .ok_or(ConfigError::Missing(
-                "IDLINK_KEYS_FILE or IDLINK_KEYS_SECRET_ID",
-            ))
+            .ok_or(ConfigError::Missing(material.secret_var()))
     }
 
-    /// Reads and parses the key set once. A secret needs `aws` (region, credentials); given
-    /// none, they come from the environment.
-    pub async fn load(&self, aws: Option<&AwsEnv>) -> Result<KeySet, ConfigError> {
-        let text = match self {
+    /// Reads the material's text once. A secret needs `aws` (region, credentials); given none,
+    /// they come from the environment.
+    pub async fn read(&self, aws: Option<&AwsEnv>) -> Result<String, ConfigError> {
+        match self {
             Self::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| ConfigError::Keys(format!("reading IDLINK_KEYS_FILE: {e}")))?,
+                .map_err(|e| ConfigError::Keys(format!("reading {path}: {e}"))),
             Self::Secret(id) => {
                 let aws = match aws {
                     Some(a) => a.clone(),
@@ -320,16 +354,59 @@ impl KeySource {
                     .await
                     .map_err(|e| ConfigError::Keys(format!("GetSecretValue: {e}")))?
                     .secret_string
-                    .ok_or_else(|| ConfigError::Keys("the secret has no SecretString".into()))?
+                    .ok_or_else(|| ConfigError::Keys("the secret has no SecretString".into()))
             }
-        };
-        KeySet::from_json(&text).map_err(|e| ConfigError::Keys(crate::error::describe(&e)))
+        }
+    }
+
+    /// Reads and parses a private key set (and the pepper it may carry: see
+    /// [`KeySet::from_json`]).
+    pub async fn load(&self, aws: Option<&AwsEnv>) -> Result<KeySet, ConfigError> {
+        let text = self.read(aws).await?;
+        KeySet::from_json(&text).map_err(keys_error)
     }
 }
 
-/// The signing key set named by the environment (see [`KeySource`]).
-pub async fn load_keys(aws: Option<&AwsEnv>) -> Result<KeySet, ConfigError> {
-    KeySource::from_env()?.load(aws).await
+fn keys_error(e: Error) -> ConfigError {
+    ConfigError::Keys(crate::error::describe(&e))
+}
+
+/// The key set of a function that reads `materials` (one of the two key sets, and the pepper
+/// if listed), each from its own file or secret; nothing else is read.
+pub async fn load_keys(
+    materials: &[Material],
+    aws: Option<&AwsEnv>,
+) -> Result<KeySet, ConfigError> {
+    load_keys_from(materials, KeySource::of, aws).await
+}
+
+/// [`load_keys`] with each material's source given by `source` (asked only for `materials`).
+pub async fn load_keys_from(
+    materials: &[Material],
+    source: impl Fn(Material) -> Result<KeySource, ConfigError>,
+    aws: Option<&AwsEnv>,
+) -> Result<KeySet, ConfigError> {
+    let has = |m| materials.contains(&m);
+    let keys = match (has(Material::SigningKeys), has(Material::PublicKeys)) {
+        (true, false) => {
+            let text = source(Material::SigningKeys)?.read(aws).await?;
+            KeySet::from_private_json(&text).map_err(keys_error)?
+        }
+        (false, true) => {
+            let text = source(Material::PublicKeys)?.read(aws).await?;
+            KeySet::from_public_json(&text).map_err(keys_error)?
+        }
+        _ => {
+            return Err(ConfigError::Keys(
+                "a function reads exactly one of the signing and the public key sets".into(),
+            ));
+        }
+    };
+    if !has(Material::PartnerPepper) {
+        return Ok(keys);
+    }
+    let text = source(Material::PartnerPepper)?.read(aws).await?;
+    Ok(keys.with_pepper(crate::keys::pepper_from_json(&text).map_err(keys_error)?))
 }
 
 fn ttl(name: &'static str, default: i64) -> Result<i64, ConfigError> {
@@ -350,9 +427,10 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub async fn from_env() -> Result<Self, ConfigError> {
+    /// Loads only the secret `materials` the function declares.
+    pub async fn from_env(materials: &[Material]) -> Result<Self, ConfigError> {
         let aws = AwsEnv::from_env()?;
-        let tokens = tokens_from_env(Some(&aws)).await?;
+        let tokens = tokens_from_env(materials, Some(&aws)).await?;
         Ok(Self { aws, tokens })
     }
 
@@ -364,8 +442,11 @@ impl Setup {
     }
 }
 
-/// `IDLINK_ISSUER` (the public base URL), key set and token lifetimes.
-pub async fn tokens_from_env(aws: Option<&AwsEnv>) -> Result<TokenService, ConfigError> {
+/// `IDLINK_ISSUER` (the public base URL), the key set of `materials` and token lifetimes.
+pub async fn tokens_from_env(
+    materials: &[Material],
+    aws: Option<&AwsEnv>,
+) -> Result<TokenService, ConfigError> {
     let issuer = env_var("IDLINK_ISSUER")?;
     if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
         return Err(ConfigError::Invalid(
@@ -373,7 +454,7 @@ pub async fn tokens_from_env(aws: Option<&AwsEnv>) -> Result<TokenService, Confi
             "must be an http(s) URL".into(),
         ));
     }
-    let keys = load_keys(aws).await?;
+    let keys = load_keys(materials, aws).await?;
     Ok(TokenService::new(keys, &issuer).with_ttls(
         ttl("IDLINK_SERVER_TOKEN_TTL", TokenService::DEFAULT_SERVER_TTL)?,
         ttl("IDLINK_USER_TOKEN_TTL", TokenService::DEFAULT_USER_TTL)?,

@@ -1,9 +1,12 @@
 //! Signing keys: one active key signs, every key in the set verifies and is published in the JWKS,
 //! so a key can be rotated in (new active) and out (removed after its tokens expired) without
-//! downtime. The set is JSON, read once at cold start from a file (local) or a Secrets Manager
-//! secret (AWS):
+//! downtime. Three separate materials, each read once at cold start from a file (local) or a
+//! Secrets Manager secret (AWS), and each only by the functions that use it:
 //!
-//! `{"keys":[{"kid":"…","alg":"ES256","pkcs8":"<base64 DER>","active":true}, …]}`
+//! - the private signing key set, for the functions that sign:
+//!   `{"keys":[{"kid":"…","alg":"ES256","pkcs8":"<base64 DER>","active":true}, …]}`
+//! - the public key set, for those that only verify: the JWKS itself ([`public_key_set`]);
+//! - the partner pepper, for the partner functions: `{"partner_pepper":"<base64>"}`.
 
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::SystemRandom;
@@ -63,22 +66,26 @@ enum Pair {
     Ed25519(Ed25519KeyPair),
 }
 
-/// The active key, parsed once; signing reuses it (no per-token key parsing).
+/// The active key, parsed once; signing reuses it (no per-token key parsing). A set read from
+/// public keys only has no pair: it verifies, and signing is an internal error.
 pub struct SigningKey {
     pub kid: String,
     pub alg: KeyAlg,
-    pair: Pair,
+    pair: Option<Pair>,
     rng: SystemRandom,
 }
 
 impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
         match &self.pair {
-            Pair::Ecdsa(k) => k
+            Some(Pair::Ecdsa(k)) => k
                 .sign(&self.rng, message)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|_| Error::internal("signing failed")),
-            Pair::Ed25519(k) => Ok(k.sign(message).as_ref().to_vec()),
+            Some(Pair::Ed25519(k)) => Ok(k.sign(message).as_ref().to_vec()),
+            None => Err(Error::internal(
+                "this function holds no private signing key (public key set only)",
+            )),
         }
     }
 }
@@ -129,6 +136,80 @@ fn thumbprint(jwk: &serde_json::Value) -> String {
     URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, jwk.to_string().as_bytes()))
 }
 
+fn verifying_key(kid: &str, alg: KeyAlg, jwk: &serde_json::Value) -> Result<VerifyingKey> {
+    let x = jwk["x"].as_str().unwrap_or_default();
+    let key = match alg {
+        KeyAlg::ES256 => DecodingKey::from_ec_components(x, jwk["y"].as_str().unwrap_or_default()),
+        KeyAlg::EdDSA => DecodingKey::from_ed_components(x),
+    }
+    .map_err(|_| bad_keys("public key rejected"))?;
+    Ok(VerifyingKey {
+        kid: kid.to_owned(),
+        alg: alg.jwt_algorithm(),
+        key,
+    })
+}
+
+fn published_jwk(mut jwk: serde_json::Value, kid: &str, alg: KeyAlg) -> serde_json::Value {
+    jwk["kid"] = json!(kid);
+    jwk["alg"] = json!(alg.name());
+    jwk["use"] = json!("sig");
+    jwk
+}
+
+/// One key of a public key set, as the JWKS publishes it.
+#[derive(Deserialize)]
+struct PublicJwk {
+    kid: String,
+    alg: KeyAlg,
+    kty: String,
+    crv: String,
+    x: String,
+    #[serde(default)]
+    y: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PublicKeySet {
+    keys: Vec<PublicJwk>,
+}
+
+/// The pepper material: `{"partner_pepper":"<base64>"}`.
+#[derive(Serialize, Deserialize)]
+struct PepperFile {
+    partner_pepper: String,
+}
+
+fn parse_pepper(base64: &str) -> Result<Pepper> {
+    STANDARD
+        .decode(base64.as_bytes())
+        .map_err(|_| bad_keys("partner_pepper is not base64"))
+        .and_then(|b| Pepper::from_bytes(&b))
+}
+
+/// Reads the pepper material.
+pub fn pepper_from_json(text: &str) -> Result<Pepper> {
+    let file: PepperFile =
+        serde_json::from_str(text).map_err(|_| bad_keys("not valid partner pepper JSON"))?;
+    parse_pepper(&file.partner_pepper)
+}
+
+/// A new pepper material. It is never rotated: stored partner subjects depend on it.
+pub fn generate_pepper_file() -> Result<String> {
+    let file = PepperFile {
+        partner_pepper: STANDARD.encode(Pepper::generate()?),
+    };
+    serde_json::to_string_pretty(&file).map_err(Error::internal)
+}
+
+/// The public key set of a private one: the JWKS it publishes, for the functions that only
+/// verify. Write it again after every rotation.
+pub fn public_key_set(private: &str) -> Result<String> {
+    let set = KeySet::from_private_json(private)?;
+    let jwks: serde_json::Value = serde_json::from_str(set.jwks_json()).map_err(Error::internal)?;
+    serde_json::to_string_pretty(&jwks).map_err(Error::internal)
+}
+
 fn parse_pair(alg: KeyAlg, der: &[u8]) -> Result<Pair> {
     match alg {
         KeyAlg::ES256 => EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
@@ -150,7 +231,22 @@ impl Pair {
 }
 
 impl KeySet {
+    /// A private key set together with the pepper it may carry (the single file of earlier
+    /// versions; tests and the benchmark still write one).
     pub fn from_json(text: &str) -> Result<Self> {
+        let pepper = serde_json::from_str::<KeyFile>(text)
+            .map_err(|_| bad_keys("not valid key-set JSON"))?
+            .partner_pepper;
+        let set = Self::from_private_json(text)?;
+        match pepper {
+            Some(p) => Ok(set.with_pepper(parse_pepper(&p)?)),
+            None => Ok(set),
+        }
+    }
+
+    /// The private signing key set: signs with its active key, verifies with every key. A
+    /// `partner_pepper` member is ignored (the pepper is its own material).
+    pub fn from_private_json(text: &str) -> Result<Self> {
         let file: KeyFile =
             serde_json::from_str(text).map_err(|_| bad_keys("not valid key-set JSON"))?;
         if file.keys.iter().filter(|k| k.active).count() != 1 {
@@ -165,52 +261,70 @@ impl KeySet {
                 .map_err(|_| bad_keys("pkcs8 is not base64"))?;
             let pair = parse_pair(entry.alg, &der)?;
             let jwk = public_jwk(entry.alg, pair.public_key())?;
-            let key = match entry.alg {
-                KeyAlg::ES256 => DecodingKey::from_ec_components(
-                    jwk["x"].as_str().unwrap_or_default(),
-                    jwk["y"].as_str().unwrap_or_default(),
-                ),
-                KeyAlg::EdDSA => {
-                    DecodingKey::from_ed_components(jwk["x"].as_str().unwrap_or_default())
-                }
-            }
-            .map_err(|_| bad_keys("public key rejected"))?;
-            let mut published_jwk = jwk;
-            published_jwk["kid"] = json!(entry.kid);
-            published_jwk["alg"] = json!(entry.alg.name());
-            published_jwk["use"] = json!("sig");
-            published.push(published_jwk);
-            verifying.push(VerifyingKey {
-                kid: entry.kid.clone(),
-                alg: entry.alg.jwt_algorithm(),
-                key,
-            });
+            verifying.push(verifying_key(&entry.kid, entry.alg, &jwk)?);
+            published.push(published_jwk(jwk, &entry.kid, entry.alg));
             if entry.active {
                 signing = Some(SigningKey {
                     kid: entry.kid,
                     alg: entry.alg,
-                    pair,
+                    pair: Some(pair),
                     rng: SystemRandom::new(),
                 });
             }
         }
         let signing = signing.ok_or_else(|| bad_keys("no active key"))?;
-        let jwks_json = json!({ "keys": published }).to_string();
-        let pepper = file
-            .partner_pepper
-            .map(|p| {
-                STANDARD
-                    .decode(p.as_bytes())
-                    .map_err(|_| bad_keys("partner_pepper is not base64"))
-                    .and_then(|b| Pepper::from_bytes(&b))
-            })
-            .transpose()?;
         Ok(Self {
             signing,
             verifying,
-            jwks_json,
-            pepper,
+            jwks_json: json!({ "keys": published }).to_string(),
+            pepper: None,
         })
+    }
+
+    /// The public key set (a JWKS as [`public_key_set`] writes it): verifies, never signs.
+    pub fn from_public_json(text: &str) -> Result<Self> {
+        let jwks: PublicKeySet =
+            serde_json::from_str(text).map_err(|_| bad_keys("not valid JWKS JSON"))?;
+        if jwks.keys.is_empty() {
+            return Err(bad_keys("no public key"));
+        }
+        let mut verifying = Vec::new();
+        let mut published = Vec::new();
+        for key in &jwks.keys {
+            let jwk = match (key.alg, key.y.as_deref()) {
+                (KeyAlg::ES256, Some(y)) if key.kty == "EC" && key.crv == "P-256" => {
+                    json!({"crv": "P-256", "kty": "EC", "x": key.x, "y": y})
+                }
+                (KeyAlg::EdDSA, None) if key.kty == "OKP" && key.crv == "Ed25519" => {
+                    json!({"crv": "Ed25519", "kty": "OKP", "x": key.x})
+                }
+                _ => return Err(bad_keys("unsupported public key")),
+            };
+            verifying.push(verifying_key(&key.kid, key.alg, &jwk)?);
+            published.push(published_jwk(jwk, &key.kid, key.alg));
+        }
+        Ok(Self {
+            signing: SigningKey {
+                kid: String::new(),
+                alg: jwks.keys[0].alg,
+                pair: None,
+                rng: SystemRandom::new(),
+            },
+            verifying,
+            jwks_json: json!({ "keys": published }).to_string(),
+            pepper: None,
+        })
+    }
+
+    /// The set with the partner pepper (its own material, read only by the partner functions).
+    pub fn with_pepper(mut self, pepper: Pepper) -> Self {
+        self.pepper = Some(pepper);
+        self
+    }
+
+    /// Whether the set holds a private key (public key sets verify only).
+    pub fn can_sign(&self) -> bool {
+        self.signing.pair.is_some()
     }
 
     pub fn signing(&self) -> &SigningKey {
@@ -254,26 +368,22 @@ pub fn generate(alg: KeyAlg) -> Result<KeyFileEntry> {
     })
 }
 
-/// A key set with one fresh active key, as JSON: what setup writes for local runs and tests.
+/// A private key set with one fresh active key, as JSON (`idlink-admin gen-keys`).
+pub fn generate_private_key_set(alg: KeyAlg) -> Result<String> {
+    let file = KeyFile {
+        keys: vec![generate(alg)?],
+        partner_pepper: None,
+    };
+    serde_json::to_string_pretty(&file).map_err(Error::internal)
+}
+
+/// One fresh active key and a pepper in a single file: what tests and the benchmark use.
 pub fn generate_key_file(alg: KeyAlg) -> Result<String> {
     let file = KeyFile {
         keys: vec![generate(alg)?],
         partner_pepper: Some(STANDARD.encode(Pepper::generate()?)),
     };
     serde_json::to_string_pretty(&file).map_err(Error::internal)
-}
-
-/// An older key file without a partner pepper, with one added; `None` if it has one already.
-pub fn with_partner_pepper(existing: &str) -> Result<Option<String>> {
-    let mut file: KeyFile =
-        serde_json::from_str(existing).map_err(|_| bad_keys("not valid key-set JSON"))?;
-    if file.partner_pepper.is_some() {
-        return Ok(None);
-    }
-    file.partner_pepper = Some(STANDARD.encode(Pepper::generate()?));
-    serde_json::to_string_pretty(&file)
-        .map(Some)
-        .map_err(Error::internal)
 }
 
 /// Adds a new active key to an existing set and deactivates the others (they keep verifying
@@ -283,9 +393,6 @@ pub fn rotate(existing: &str, alg: KeyAlg) -> Result<String> {
         serde_json::from_str(existing).map_err(|_| bad_keys("not valid key-set JSON"))?;
     for k in &mut file.keys {
         k.active = false;
-    }
-    if file.partner_pepper.is_none() {
-        file.partner_pepper = Some(STANDARD.encode(Pepper::generate()?));
     }
     file.keys.push(generate(alg)?);
     serde_json::to_string_pretty(&file).map_err(Error::internal)
@@ -331,6 +438,49 @@ mod tests {
             "rotation keeps the pepper"
         );
         assert!(set.pepper().is_some());
+    }
+
+    #[test]
+    fn the_public_set_verifies_with_every_key_and_cannot_sign() {
+        let private = rotate(&generate_key_file(KeyAlg::ES256).unwrap(), KeyAlg::EdDSA).unwrap();
+        let full = KeySet::from_json(&private).unwrap();
+        let text = public_key_set(&private).unwrap();
+        assert!(!text.contains("pkcs8") && !text.contains("partner_pepper"));
+        let public = KeySet::from_public_json(&text).unwrap();
+        assert!(full.can_sign());
+        assert!(!public.can_sign());
+        assert_eq!(public.jwks_json(), full.jwks_json());
+        for kid in full.verifying.iter().map(|k| &k.kid) {
+            assert_eq!(
+                public.verifying(kid).map(|k| k.alg),
+                full.verifying(kid).map(|k| k.alg)
+            );
+        }
+        assert!(public.signing().sign(b"message").is_err());
+        assert!(public.pepper().is_none());
+        assert!(KeySet::from_public_json(r#"{"keys":[]}"#).is_err());
+        assert!(
+            KeySet::from_public_json(&private).is_err(),
+            "a private set is no JWKS"
+        );
+    }
+
+    #[test]
+    fn the_pepper_is_its_own_material() {
+        let combined = generate_key_file(KeyAlg::ES256).unwrap();
+        assert!(KeySet::from_json(&combined).unwrap().pepper().is_some());
+        assert!(
+            KeySet::from_private_json(&combined)
+                .unwrap()
+                .pepper()
+                .is_none(),
+            "the signing set does not bring the pepper along"
+        );
+        assert!(pepper_from_json(&generate_pepper_file().unwrap()).is_ok());
+        assert!(pepper_from_json(r#"{"partner_pepper":"c2hvcnQ="}"#).is_err());
+        let private = generate_private_key_set(KeyAlg::ES256).unwrap();
+        assert!(!private.contains("partner_pepper"));
+        assert!(pepper_from_json(&private).is_err());
     }
 
     #[test]

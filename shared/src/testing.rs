@@ -31,6 +31,25 @@ pub fn tokens_from(key_json: &str) -> TokenService {
     TokenService::new(KeySet::from_json(key_json).expect("key set"), TEST_ISSUER)
 }
 
+/// A token service over only the `materials` of a key set, as a function that declares them
+/// loads it: without the signing keys it verifies through the public key set and cannot sign.
+pub fn tokens_with(key_json: &str, materials: &[crate::config::Material]) -> TokenService {
+    use crate::config::Material;
+    use crate::keys::{pepper_from_json, public_key_set};
+    let keys = if materials.contains(&Material::SigningKeys) {
+        KeySet::from_private_json(key_json)
+    } else {
+        KeySet::from_public_json(&public_key_set(key_json).expect("public key set"))
+    }
+    .expect("key set");
+    let keys = if materials.contains(&Material::PartnerPepper) {
+        keys.with_pepper(pepper_from_json(key_json).expect("test keys carry a pepper"))
+    } else {
+        keys
+    };
+    TokenService::new(keys, TEST_ISSUER)
+}
+
 /// A project with one server client holding every scope.
 pub struct Seed {
     pub project: Project,

@@ -1,13 +1,16 @@
 //! What each function sends to DynamoDB, recorded on the wire against the local DynamoDB API:
 //! the round trips per operation hold the budgets of DESIGN.md, and each function's IAM policy in
-//! template.yaml allows exactly the actions it uses — no more, no fewer.
+//! template.yaml allows exactly the actions it uses — no more, no fewer. Each function runs here
+//! with only the secret material its crate declares (`SECRETS`), and its policy and environment
+//! let it read exactly those secrets.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
 
 use idlink::client::Scope;
+use idlink::config::Material;
 use idlink::store::dynamo::DynamoStore;
-use idlink::testing::{Seed, test_tokens};
+use idlink::testing::{Seed, test_key_json, tokens_from, tokens_with};
 use idlink_tests::{Call, Recorder, recording_store};
 use lambda_http::http;
 use lambda_http::{Body, Request, RequestExt};
@@ -55,8 +58,9 @@ impl Login {
     async fn new() -> Self {
         let (store, recorder) = recording_store().await;
         let seed = Seed::create(&store, None).await;
-        let tokens = test_tokens();
-        let token = seed.server_token(&tokens, &[Scope::UsersLogin]);
+        let keys = test_key_json();
+        let token = seed.server_token(&tokens_from(&keys), &[Scope::UsersLogin]);
+        let tokens = tokens_with(&keys, auth_custom_id::SECRETS);
         recorder.take();
         Self {
             app: auth_custom_id::handler::App { store, tokens },
@@ -149,7 +153,7 @@ async fn oauth_token_policy_grants_exactly_what_it_uses() {
     recorder.take();
     let app = oauth_token::handler::App {
         store,
-        tokens: test_tokens(),
+        tokens: tokens_with(&test_key_json(), oauth_token::SECRETS),
     };
     let req: Request = http::Request::builder()
         .method("POST")
@@ -178,8 +182,9 @@ async fn link_external_id_is_one_transaction_and_its_policy_is_exact() {
     let seed = Seed::create(&store, None).await;
     let user = idlink::testing::login_user(&store, &seed, "p").await;
     let other = idlink::testing::login_user(&store, &seed, "q").await;
-    let tokens = test_tokens();
-    let token = seed.server_token(&tokens, &[Scope::UsersLink]);
+    let keys = test_key_json();
+    let token = seed.server_token(&tokens_from(&keys), &[Scope::UsersLink]);
+    let tokens = tokens_with(&keys, link_external_id::SECRETS);
     let app = link_external_id::handler::App { store, tokens };
     recorder.take();
     let link = |user: String, ext: &str| {
@@ -217,10 +222,11 @@ async fn get_me_is_one_query_and_its_policy_is_exact() {
     let (store, recorder) = recording_store().await;
     let seed = Seed::create(&store, None).await;
     let user = idlink::testing::login_user(&store, &seed, "p").await;
-    let tokens = test_tokens();
-    let token = tokens
+    let keys = test_key_json();
+    let token = tokens_from(&keys)
         .issue_user_token(&user, None, None, idlink::config::now())
         .unwrap();
+    let tokens = tokens_with(&keys, get_me::SECRETS);
     let app = get_me::handler::App { store, tokens };
     recorder.take();
     let req: Request = http::Request::builder()
@@ -250,11 +256,16 @@ async fn partner_functions_round_trips_and_policies() {
         .unwrap();
     let keys = idlink::testing::test_key_json();
     let tokens = idlink::testing::tokens_from(&keys);
-    let link_app =
-        link_identifier::handler::App::new(store.clone(), idlink::testing::tokens_from(&keys))
-            .unwrap();
-    let resolve_app =
-        resolve_identifier::handler::App::new(store, idlink::testing::tokens_from(&keys)).unwrap();
+    let link_app = link_identifier::handler::App::new(
+        store.clone(),
+        tokens_with(&keys, link_identifier::SECRETS),
+    )
+    .unwrap();
+    let resolve_app = resolve_identifier::handler::App::new(
+        store,
+        tokens_with(&keys, resolve_identifier::SECRETS),
+    )
+    .unwrap();
     let id = "c6fefe8d7ac0f4113876d634e8d15f65947f1b62d4859fffcd2464d2be58b2d8";
     let link = |user: &idlink::user::User| {
         let token = tokens
@@ -339,7 +350,7 @@ async fn account_functions_round_trips_and_policies() {
 
     let get = get_user::handler::App {
         store: store.clone(),
-        tokens: idlink::testing::tokens_from(&keys),
+        tokens: tokens_with(&keys, get_user::SECRETS),
     };
     let resp = get_user::handler::handle(
         &get,
@@ -354,7 +365,7 @@ async fn account_functions_round_trips_and_policies() {
 
     let link = link_identity::handler::App {
         store: store.clone(),
-        tokens: idlink::testing::tokens_from(&keys),
+        tokens: tokens_with(&keys, link_identity::SECRETS),
     };
     let body = serde_json::json!({"provider": "server_custom_id", "user_id": "b"});
     let resp = link_identity::handler::handle(
@@ -399,7 +410,7 @@ async fn account_functions_round_trips_and_policies() {
 
     let unlink = unlink_identity::handler::App {
         store,
-        tokens: idlink::testing::tokens_from(&keys),
+        tokens: tokens_with(&keys, unlink_identity::SECRETS),
     };
     let params = [("id", id.as_str()), ("provider", "xbox"), ("user_id", "7")];
     let resp = unlink_identity::handler::handle(
@@ -417,4 +428,135 @@ async fn account_functions_round_trips_and_policies() {
     let calls = recorder.take();
     assert_eq!(operations(&calls), ["Query", "TransactWriteItems"]);
     assert_eq!(actions(&calls), granted("UnlinkIdentityFunction"));
+}
+
+/// Each template function with the secret material its crate declares.
+fn declared_secrets() -> Vec<(&'static str, &'static [Material])> {
+    vec![
+        ("OauthTokenFunction", oauth_token::SECRETS),
+        ("JwksFunction", jwks::SECRETS),
+        ("AuthCustomIdFunction", auth_custom_id::SECRETS),
+        ("LinkExternalIdFunction", link_external_id::SECRETS),
+        ("GetMeFunction", get_me::SECRETS),
+        ("LinkIdentifierFunction", link_identifier::SECRETS),
+        ("ResolveIdentifierFunction", resolve_identifier::SECRETS),
+        ("GetUserFunction", get_user::SECRETS),
+        ("LinkIdentityFunction", link_identity::SECRETS),
+        ("UnlinkIdentityFunction", unlink_identity::SECRETS),
+    ]
+}
+
+/// The template parameter naming each material's secret.
+fn material_of_parameter(parameter: &str) -> Material {
+    match parameter {
+        "SigningKeysSecretArn" => Material::SigningKeys,
+        "PublicKeysSecretArn" => Material::PublicKeys,
+        "PartnerPepperSecretArn" => Material::PartnerPepper,
+        other => panic!("{other} is not a secret material's parameter"),
+    }
+}
+
+/// `!Ref Name` (or `{Ref: Name}`) as the name it refers to.
+fn reference(value: &serde_yaml::Value) -> Option<String> {
+    match value {
+        serde_yaml::Value::Tagged(t) if t.tag == "Ref" => t.value.as_str().map(str::to_owned),
+        serde_yaml::Value::Mapping(m) => m.get("Ref")?.as_str().map(str::to_owned),
+        _ => None,
+    }
+}
+
+#[test]
+fn each_function_can_read_exactly_the_secrets_it_declares() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let t: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let declared = declared_secrets();
+
+    let functions: BTreeSet<String> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(name, _)| name.as_str().unwrap().to_owned())
+        .collect();
+    let covered: BTreeSet<String> = declared.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(
+        functions, covered,
+        "every function declares its secrets here"
+    );
+    let global_env = t["Globals"]["Function"]["Environment"]["Variables"]
+        .as_mapping()
+        .unwrap();
+    for name in global_env.keys() {
+        assert!(
+            !name.as_str().unwrap().ends_with("_SECRET_ID"),
+            "no secret is given to every function: {name:?}"
+        );
+    }
+
+    for (function, secrets) in declared {
+        let want: BTreeSet<Material> = secrets.iter().copied().collect();
+        let properties = &t["Resources"][function]["Properties"];
+        let mut readable = BTreeSet::new();
+        for policy in properties["Policies"].as_sequence().unwrap() {
+            for statement in policy["Statement"].as_sequence().unwrap() {
+                let actions: Vec<&str> = statement["Action"]
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap())
+                    .collect();
+                if !actions.iter().any(|a| a.starts_with("secretsmanager:")) {
+                    continue;
+                }
+                assert_eq!(actions, ["secretsmanager:GetSecretValue"], "{function}");
+                let parameter = reference(&statement["Resource"])
+                    .unwrap_or_else(|| panic!("{function}: a secret by its parameter"));
+                readable.insert(material_of_parameter(&parameter));
+            }
+        }
+        assert_eq!(
+            readable, want,
+            "{function}: secrets its policy lets it read"
+        );
+
+        let mut named = BTreeSet::new();
+        if let Some(vars) = properties["Environment"]["Variables"].as_mapping() {
+            for (var, value) in vars {
+                let var = var.as_str().unwrap();
+                if !var.ends_with("_SECRET_ID") {
+                    continue;
+                }
+                let material = material_of_parameter(&reference(value).unwrap());
+                assert_eq!(var, material.secret_var(), "{function}");
+                named.insert(material);
+            }
+        }
+        assert_eq!(named, want, "{function}: secrets its environment names");
+    }
+}
+
+#[test]
+fn only_the_functions_that_sign_hold_the_private_keys_and_only_partners_the_pepper() {
+    // The functions that issue tokens (tests above run each with only what it declares, so a
+    // signer without the private keys answers 500 there).
+    let signers = ["OauthTokenFunction", "AuthCustomIdFunction"];
+    let partners = ["LinkIdentifierFunction", "ResolveIdentifierFunction"];
+    for (function, secrets) in declared_secrets() {
+        assert_eq!(
+            secrets.contains(&Material::SigningKeys),
+            signers.contains(&function),
+            "{function}"
+        );
+        assert_eq!(
+            secrets.contains(&Material::PublicKeys),
+            !signers.contains(&function),
+            "{function}"
+        );
+        assert_eq!(
+            secrets.contains(&Material::PartnerPepper),
+            partners.contains(&function),
+            "{function}"
+        );
+    }
 }

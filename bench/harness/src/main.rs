@@ -161,8 +161,14 @@ async fn bench(opts: Opts) -> Result<(), Error> {
     std::fs::write(&bundle, format!("{system}\n{}", pki.ca_pem))?;
 
     let client = AwsEnv::local(&opts.moto).dynamodb();
+    // `--keys` names the private signing key set; bench/run.sh writes the public key set and
+    // the partner pepper beside it. Each function reads the ones it declares.
+    let public_keys = opts.keys.with_file_name("public-keys.json");
+    let pepper = opts.keys.with_file_name("partner-pepper.json");
     let tokens = TokenService::new(
-        KeySet::from_json(&std::fs::read_to_string(&opts.keys)?)?,
+        KeySet::from_private_json(&std::fs::read_to_string(&opts.keys)?)?.with_pepper(
+            idlink::keys::pepper_from_json(&std::fs::read_to_string(&pepper)?)?,
+        ),
         ISSUER,
     );
     let tables = Tables::new(client);
@@ -173,7 +179,18 @@ async fn bench(opts: Opts) -> Result<(), Error> {
         upstream_url: opts.moto.trim_end_matches('/').to_owned(),
         idlink_env: vec![
             ("IDLINK_ISSUER".into(), ISSUER.into()),
-            ("IDLINK_KEYS_FILE".into(), opts.keys.display().to_string()),
+            (
+                "IDLINK_SIGNING_KEYS_FILE".into(),
+                opts.keys.display().to_string(),
+            ),
+            (
+                "IDLINK_PUBLIC_KEYS_FILE".into(),
+                public_keys.display().to_string(),
+            ),
+            (
+                "IDLINK_PARTNER_PEPPER_FILE".into(),
+                pepper.display().to_string(),
+            ),
             ("IDLINK_EXTRA_CA_FILE".into(), ca_file.display().to_string()),
         ],
         system_plus_test_ca: bundle,

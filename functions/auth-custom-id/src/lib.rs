@@ -1,3 +1,9 @@
 //! The auth-custom-id function: its handler, also used by tests/ and the benchmark.
 
+use idlink::config::Material;
+
 pub mod handler;
+
+/// The secret material this function reads, and all its policy lets it read
+/// (tests/tests/policies.rs). It signs user tokens: the private signing key set.
+pub const SECRETS: &[Material] = &[Material::SigningKeys];

@@ -6,7 +6,7 @@ use auth_custom_id::handler;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     idlink::config::init_logging();
-    let setup = Setup::from_env().await?;
+    let setup = Setup::from_env(auth_custom_id::SECRETS).await?;
     let app = handler::App {
         store: setup.store()?,
         tokens: setup.tokens,

@@ -6,7 +6,7 @@ use get_me::handler;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     idlink::config::init_logging();
-    let setup = Setup::from_env().await?;
+    let setup = Setup::from_env(get_me::SECRETS).await?;
     let app = handler::App {
         store: setup.store()?,
         tokens: setup.tokens,

@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use idlink::client::{ClientId, Project, Scope, SecretHash, ServerClient, generate_client_secret};
 use idlink::config::{AwsEnv, env_var};
 use idlink::identity::ProjectId;
-use idlink::keys::{KeyAlg, generate_key_file, rotate, with_partner_pepper};
+use idlink::keys::{
+    KeyAlg, generate_pepper_file, generate_private_key_set, pepper_from_json, public_key_set,
+    rotate,
+};
 use idlink::partner::{ApiKeyHash, generate_api_key};
 use idlink::store::dynamo::DynamoStore;
 use idlink::store::schema::create_table;
@@ -19,8 +22,12 @@ const USAGE: &str = "usage: idlink-admin <command> [options]
 commands:
   create-table                          create IDLINK_TABLE (no-op if it exists)
   gen-keys --out PATH [--alg ES256|EdDSA] [--rotate]
-                                        write a signing key set (kept if PATH exists,
-                                        unless --rotate adds a new active key)
+                                        write the private signing key set (kept if PATH
+                                        exists, unless --rotate adds a new active key)
+  public-keys --from PATH [--out PATH]  the public key set (JWKS) of a private one, for the
+                                        functions that only verify (again after a rotation)
+  gen-pepper --out PATH                 write the partner pepper (kept if PATH exists: stored
+                                        partner identifiers depend on it)
   create-project --name NAME [--publisher-id N] [--publisher-project-id N]
   create-client --project ID [--scopes \"users:login users:link read:users update:users\"]
   create-api-key --project ID           a partner API key for the project
@@ -115,20 +122,36 @@ async fn run(args: Args) -> Result<(), Failure> {
                 "EdDSA" => KeyAlg::EdDSA,
                 other => return Err(format!("unsupported --alg {other}").into()),
             };
-            let existing = std::fs::read_to_string(out).ok();
-            let text = match (existing, args.flag("--rotate")) {
-                (Some(old), false) => match with_partner_pepper(&old)? {
-                    Some(upgraded) => upgraded,
-                    None => {
-                        eprintln!("{out} exists; keeping it (use --rotate to add a new key)");
-                        return Ok(());
-                    }
-                },
+            let text = match (std::fs::read_to_string(out).ok(), args.flag("--rotate")) {
+                (Some(_), false) => {
+                    eprintln!("{out} exists; keeping it (use --rotate to add a new key)");
+                    return Ok(());
+                }
                 (Some(old), true) => rotate(&old, alg)?,
-                (None, _) => generate_key_file(alg)?,
+                (None, _) => generate_private_key_set(alg)?,
             };
             write_private(out, &text)?;
             eprintln!("wrote signing keys to {out}");
+        }
+        Some("public-keys") => {
+            let text = public_key_set(&std::fs::read_to_string(args.req("--from")?)?)?;
+            match args.opt("--out") {
+                Some(out) => {
+                    std::fs::write(out, &text)?;
+                    eprintln!("wrote public keys to {out}");
+                }
+                None => println!("{text}"),
+            }
+        }
+        Some("gen-pepper") => {
+            let out = args.req("--out")?;
+            if let Ok(existing) = std::fs::read_to_string(out) {
+                pepper_from_json(&existing)?;
+                eprintln!("{out} exists; keeping it");
+                return Ok(());
+            }
+            write_private(out, &generate_pepper_file()?)?;
+            eprintln!("wrote the partner pepper to {out}");
         }
         Some("create-project") => {
             let store = store()?;
