@@ -89,16 +89,20 @@ class Idlink:
             }
             if scope is not None:
                 form["scope"] = scope
-            status, _, body = http_json(
-                "POST",
-                f"{self.base_url}/oauth/token",
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-                body=urllib.parse.urlencode(form).encode(),
-            )
-            if status != 200:
-                raise SetupError(f"setup: POST /oauth/token (scope={scope!r}) -> {status} {body}")
-            self._server_tokens[scope] = body["access_token"]
+            self._server_tokens[scope] = self._token(form, f"scope={scope!r}")
         return self._server_tokens[scope]
+
+    def _token(self, form: dict, what: str) -> str:
+        """POST /oauth/token with a form; the access token, or a setup error naming `what`."""
+        status, _, body = http_json(
+            "POST",
+            f"{self.base_url}/oauth/token",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body=urllib.parse.urlencode(form).encode(),
+        )
+        if status != 200:
+            raise SetupError(f"setup: POST /oauth/token ({what}) -> {status} {body}")
+        return body["access_token"]
 
     def try_login(self, custom_id: str, *, social_profile: dict | None = None) -> tuple[int, object]:
         """POST /users/login/server_custom_id; (status, body) whatever the outcome."""
@@ -126,15 +130,7 @@ class Idlink:
             "subject_token": player.token,
             "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
         }
-        status, _, body = http_json(
-            "POST",
-            f"{self.base_url}/oauth/token",
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-            body=urllib.parse.urlencode(form).encode(),
-        )
-        if status != 200:
-            raise SetupError(f"setup: token exchange for {player.user_id} -> {status} {body}")
-        return body["access_token"]
+        return self._token(form, f"token exchange for {player.user_id}")
 
     def login(self, custom_id: str | None = None, *, social_profile: dict | None = None) -> Player:
         """Log a player in by custom ID (the first login creates the user)."""

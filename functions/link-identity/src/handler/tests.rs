@@ -56,6 +56,18 @@ impl Env {
             .unwrap()
     }
 
+    /// Sends each `(token, body)` to `{id}` and expects its status and Auth0 `errorCode`.
+    async fn expect_each(&self, id: &str, cases: Vec<(String, Value, u16, &str)>) {
+        for (i, (token, body, status, code)) in cases.into_iter().enumerate() {
+            let (got, answer) = self.call(&token, id, body).await;
+            assert_eq!(
+                (got, answer["errorCode"].as_str()),
+                (status, Some(code)),
+                "case {i}: {answer}"
+            );
+        }
+    }
+
     /// A link token, as token exchange mints it for the seed's server client.
     fn link(&self, user: &User, at: i64) -> String {
         link_token(&self.app.tokens, &self.seed, user, at)
@@ -409,14 +421,7 @@ async fn link_with_proves_both_accounts() {
             "operation_not_permitted",
         ),
     ];
-    for (i, (token, body, status, code)) in refusals.into_iter().enumerate() {
-        let (got, answer) = env.call(&token, &id, body).await;
-        assert_eq!(
-            (got, answer["errorCode"].as_str()),
-            (status, Some(code)),
-            "case {i}: {answer}"
-        );
-    }
+    env.expect_each(&id, refusals).await;
     assert!(
         env.app
             .store
@@ -492,14 +497,7 @@ async fn a_login_token_can_neither_link_nor_merge() {
             "invalid_body",
         ),
     ];
-    for (i, (token, body, status, code)) in attempts.into_iter().enumerate() {
-        let (got, answer) = env.call(&token, &id, body).await;
-        assert_eq!(
-            (got, answer["errorCode"].as_str()),
-            (status, Some(code)),
-            "attempt {i}: {answer}"
-        );
-    }
+    env.expect_each(&id, attempts.to_vec()).await;
 
     // Nothing moved: the attacker still logs into its own account, the victim keeps only its own.
     assert_eq!(env.user("attacker").await.id, attacker.id);
