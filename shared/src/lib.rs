@@ -2,6 +2,7 @@
 
 pub mod attribute;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;

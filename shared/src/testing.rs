@@ -83,7 +83,7 @@ impl Seed {
 
     pub fn server_token(&self, tokens: &TokenService, scopes: &[Scope]) -> String {
         tokens
-            .issue_server_token(&self.client_id, &self.project, scopes, crate::config::now())
+            .issue_server_token(&self.client_id, &self.project, scopes, crate::clock::now())
             .expect("server token")
     }
 
@@ -118,7 +118,7 @@ impl Seed {
 /// at `at` (Unix seconds).
 pub fn link_token(tokens: &TokenService, seed: &Seed, user: &User, at: i64) -> String {
     let login = tokens
-        .issue_user_token(user, None, None, crate::config::now())
+        .issue_user_token(user, None, None, crate::clock::now())
         .expect("login token");
     let claims = tokens.verify_user_token(&login).expect("login claims");
     tokens
@@ -132,7 +132,7 @@ pub async fn login_user(store: &impl LoginStore, seed: &Seed, custom_id: &str) -
         .login(&LoginCommand::new(
             seed.project.id,
             CustomId::parse(custom_id).expect("custom id"),
-            crate::config::now(),
+            crate::clock::now(),
         ))
         .await
         .expect("login")
@@ -157,33 +157,33 @@ pub async fn seed_users(
             seed.project.id,
             linked.id,
             &external,
-            crate::config::now(),
+            crate::clock::now(),
         ))
         .await
         .expect("link");
     let token = tokens
-        .issue_user_token(&user, None, None, crate::config::now())
+        .issue_user_token(&user, None, None, crate::clock::now())
         .expect("user token");
     values.insert("USER_ID", user.id.to_string());
     values.insert("USER_TOKEN", token);
     values.insert("LINKED_USER_ID", linked.id.to_string());
     values.insert(
         "LINK_WITH_TOKEN",
-        link_token(tokens, seed, &linked, crate::config::now()),
+        link_token(tokens, seed, &linked, crate::clock::now()),
     );
     values.insert(
         "LINK_WITH_LOGIN_TOKEN",
         tokens
-            .issue_user_token(&linked, None, None, crate::config::now())
+            .issue_user_token(&linked, None, None, crate::clock::now())
             .expect("user token"),
     );
     values.insert(
         "USER_LINK_TOKEN",
-        link_token(tokens, seed, &user, crate::config::now()),
+        link_token(tokens, seed, &user, crate::clock::now()),
     );
     values.insert(
         "LINKED_USER_LINK_TOKEN",
-        link_token(tokens, seed, &linked, crate::config::now()),
+        link_token(tokens, seed, &linked, crate::clock::now()),
     );
     values.insert("LINKED_EXTERNAL_ID", LINKED_EXTERNAL_ID.to_owned());
 }
@@ -207,7 +207,7 @@ pub async fn seed_partner(
     values.insert(
         "TOMBSTONED_USER_TOKEN",
         tokens
-            .issue_user_token(&merged, None, None, crate::config::now())
+            .issue_user_token(&merged, None, None, crate::clock::now())
             .expect("token"),
     );
 }
@@ -239,11 +239,11 @@ pub async fn seed_partner_link(
             kind: SingleKind::Partner,
             subject,
             session: None,
-            now: crate::config::now(),
+            now: crate::clock::now(),
         })
         .await
         .expect("link partner identifier");
-    let now = crate::config::now();
+    let now = crate::clock::now();
     let token = |user: &User, at: i64| {
         tokens
             .issue_user_token(user, None, None, at)

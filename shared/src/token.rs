@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::client::{ClientId, Project, Scope};
+use crate::clock::Clock;
 use crate::error::{Error, Result, TokenProblem};
 use crate::identity::{Payload, ProjectId, UserId};
 use crate::keys::KeySet;
@@ -172,6 +173,7 @@ pub struct TokenService {
     server_header: String,
     user_header: String,
     link_header: String,
+    clock: Clock,
 }
 
 fn encoded_header(typ: &str, keys: &KeySet) -> String {
@@ -195,6 +197,7 @@ impl TokenService {
             server_header: encoded_header(SERVER_TOKEN_TYP, &keys),
             user_header: encoded_header(USER_TOKEN_TYP, &keys),
             link_header: encoded_header(LINK_TOKEN_TYP, &keys),
+            clock: Clock::System,
             server_audience: format!("{issuer}/api/v2/"),
             issuer,
             keys,
@@ -208,6 +211,16 @@ impl TokenService {
         self.server_ttl = server_ttl;
         self.user_ttl = user_ttl;
         self
+    }
+
+    /// The clock expiry is checked against (the system's unless a test fixes it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
     }
 
     pub fn issuer(&self) -> &str {
@@ -368,7 +381,7 @@ impl TokenService {
     }
 
     pub fn verify_server_token(&self, token: &str) -> Result<ServerContext> {
-        if let Some(Verified::Server(ctx)) = self.verified.get(token, crate::config::now())? {
+        if let Some(Verified::Server(ctx)) = self.verified.get(token, self.clock.now())? {
             return Ok(ctx);
         }
         let claims: ServerClaims =
@@ -382,13 +395,13 @@ impl TokenService {
             scopes: Scope::parse_list(&claims.scope).map_err(|_| invalid())?,
         };
         self.verified
-            .put(token, claims.exp, Verified::Server(ctx.clone()));
+            .put(token, claims.exp, self.clock.now(), Verified::Server(ctx.clone()));
         Ok(ctx)
     }
 
     /// Signature and claims only; [`TokenService::verify_user_session`] also checks revocation.
     pub fn verify_user_token(&self, token: &str) -> Result<UserClaims> {
-        if let Some(Verified::User(claims)) = self.verified.get(token, crate::config::now())? {
+        if let Some(Verified::User(claims)) = self.verified.get(token, self.clock.now())? {
             return Ok(*claims);
         }
         let claims: UserClaims = self.verify(token, USER_TOKEN_TYP, None)?;
@@ -399,7 +412,7 @@ impl TokenService {
         claims.project()?;
         claims.user_id()?;
         self.verified
-            .put(token, claims.exp, Verified::User(Box::new(claims.clone())));
+            .put(token, claims.exp, self.clock.now(), Verified::User(Box::new(claims.clone())));
         Ok(claims)
     }
 
@@ -478,13 +491,12 @@ impl VerifiedTokens {
         }
     }
 
-    fn put(&self, token: &str, exp: i64, verified: Verified) {
+    fn put(&self, token: &str, exp: i64, now: i64, verified: Verified) {
         if token.len() > Self::MAX_TOKEN_BYTES {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= Self::MAX_ENTRIES {
-            let now = crate::config::now();
             entries.retain(|_, (exp, _)| !Self::expired(*exp, now));
             if entries.len() >= Self::MAX_ENTRIES {
                 entries.clear();
@@ -591,7 +603,7 @@ impl Caller {
 mod tests {
     use super::*;
     use crate::client::{ClientId, Project};
-    use crate::config::now;
+    use crate::clock::now;
     use crate::testing::test_tokens;
 
     fn server_token(tokens: &TokenService, issued_at: i64) -> (String, ProjectId) {
@@ -706,6 +718,7 @@ mod tests {
             tokens.verified.put(
                 &format!("{token}{i}"),
                 now() + 60,
+                now(),
                 Verified::Server(ctx.clone()),
             );
             assert!(tokens.verified.len() <= VerifiedTokens::MAX_ENTRIES);
@@ -713,7 +726,7 @@ mod tests {
         let long = "x".repeat(VerifiedTokens::MAX_TOKEN_BYTES + 1);
         tokens
             .verified
-            .put(&long, now() + 60, Verified::Server(ctx));
+            .put(&long, now() + 60, now(), Verified::Server(ctx));
         assert!(tokens.verified.get(&long, now()).unwrap().is_none());
     }
 }

@@ -36,8 +36,10 @@ async fn a_missing_secret_fails_startup_with_a_clear_error() {
         .await
         .err()
         .unwrap();
-    assert!(matches!(err, ConfigError::Keys(_)));
+    assert!(matches!(err, ConfigError::Unusable { .. }), "{err:?}");
     assert!(err.to_string().contains("GetSecretValue"), "{err}");
+    // The SDK's error stays attached as the cause, for the startup log to print whole.
+    assert!(std::error::Error::source(&err).is_some(), "{err:?}");
 }
 
 #[tokio::test]
@@ -134,7 +136,7 @@ async fn each_function_reads_only_its_materials_and_a_verifier_cannot_sign() {
             &client,
             &project,
             &[Scope::ReadUsers],
-            idlink::config::now(),
+            idlink::clock::now(),
         )
         .unwrap();
     let context = verifier.verify_server_token(&token).unwrap();
@@ -144,7 +146,7 @@ async fn each_function_reads_only_its_materials_and_a_verifier_cannot_sign() {
             &client,
             &project,
             &[Scope::ReadUsers],
-            idlink::config::now(),
+            idlink::clock::now(),
         )
         .unwrap_err();
     assert!(

@@ -72,7 +72,7 @@ impl Stack {
         let token = self
             .link
             .tokens()
-            .issue_user_token(&user, None, None, idlink::config::now())
+            .issue_user_token(&user, None, None, idlink::clock::now())
             .unwrap();
         (user.id.to_string(), token)
     }

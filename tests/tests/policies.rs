@@ -224,7 +224,7 @@ async fn get_me_is_one_query_and_its_policy_is_exact() {
     let user = idlink::testing::login_user(&store, &seed, "p").await;
     let keys = test_key_json();
     let token = tokens_from(&keys)
-        .issue_user_token(&user, None, None, idlink::config::now())
+        .issue_user_token(&user, None, None, idlink::clock::now())
         .unwrap();
     let tokens = tokens_with(&keys, get_me::SECRETS);
     let app = get_me::handler::App { store, tokens };
@@ -269,7 +269,7 @@ async fn partner_functions_round_trips_and_policies() {
     let id = "c6fefe8d7ac0f4113876d634e8d15f65947f1b62d4859fffcd2464d2be58b2d8";
     let link = |user: &idlink::user::User| {
         let token = tokens
-            .issue_user_token(user, None, None, idlink::config::now())
+            .issue_user_token(user, None, None, idlink::clock::now())
             .unwrap();
         http::Request::builder()
             .method("POST")

@@ -66,7 +66,7 @@ async fn call(rules: &[&Rule], body: &str) -> (u16, Value, http::HeaderMap) {
             &idlink::client::ClientId::new_random(),
             &project,
             &[Scope::UsersLogin],
-            idlink::config::now(),
+            idlink::clock::now(),
         )
         .unwrap();
     let app = App {
@@ -199,7 +199,7 @@ mod link {
                 &idlink::client::ClientId::new_random(),
                 &project,
                 &[Scope::UsersLink],
-                idlink::config::now(),
+                idlink::clock::now(),
             )
             .unwrap();
         let app = link_external_id::handler::App {

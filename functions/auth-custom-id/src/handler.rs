@@ -3,7 +3,7 @@
 
 use idlink::attribute::Attribute;
 use idlink::client::Scope;
-use idlink::config::now;
+use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::http::request::{Fields, json_object, json_response, query, server_token};
 use idlink::http::{Body, Request, Response, xsolla};

@@ -3,7 +3,7 @@
 //! user's external ID never changes. Re-linking the same pair succeeds and changes nothing.
 
 use idlink::client::Scope;
-use idlink::config::now;
+use idlink::clock::now;
 use idlink::error::Result;
 use idlink::http::request::{Fields, json_object, json_response, server_token};
 use idlink::http::{Body, Request, Response, xsolla};

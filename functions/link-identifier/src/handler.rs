@@ -3,7 +3,8 @@
 //! hash; one identifier belongs to at most one user, a user holds at most one, and linking the
 //! same one again changes nothing. Errors in the partner envelope.
 
-use idlink::config::{ConfigError, now};
+use idlink::clock::now;
+use idlink::config::ConfigError;
 use idlink::error::Error;
 use idlink::http::partner::{self, Code, Refusal};
 use idlink::http::request::{header, json_object, json_response, user_token};

@@ -10,7 +10,7 @@
 //! Answers 201 with {id}'s identities; refusals happen before anything is written.
 
 use idlink::client::Scope;
-use idlink::config::now;
+use idlink::clock::now;
 use idlink::error::{Error, Result, TokenProblem};
 use idlink::http::auth0::{self, LINK_SCOPES, identities_json};
 use idlink::http::request::{json_object, json_response, path_param, user_token};

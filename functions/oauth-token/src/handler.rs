@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use idlink::client::{ClientId, Scope, SecretHash};
-use idlink::config::now;
+use idlink::clock::now;
 use idlink::error::{Error, Result, TokenProblem};
 use idlink::http::request::{MAX_TOKEN_BYTES, body_bytes, header, json_response};
 use idlink::http::{Body, Request, Response, oauth};

@@ -7,7 +7,7 @@
 //! identifier — only a server token removes (403 `operation_not_permitted` for a player).
 
 use idlink::client::Scope;
-use idlink::config::now;
+use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::http::auth0::{self, LINK_SCOPES, identities_json};
 use idlink::http::request::{json_response, path_param, user_token};

@@ -331,7 +331,7 @@ async fn token_attacks_get_401() {
         let (_, body) = env.call("", r#"{"server_custom_id":"victim"}"#).await;
         body["token"].as_str().unwrap().to_owned()
     };
-    let now = idlink::config::now();
+    let now = idlink::clock::now();
     let attacks: Vec<(&str, String)> = vec![
         (
             "alg none",

@@ -39,7 +39,7 @@ impl Env {
         let user = self.app.store.login(&cmd).await.unwrap().user;
         self.app
             .tokens
-            .issue_user_token(&user, None, None, idlink::config::now())
+            .issue_user_token(&user, None, None, idlink::clock::now())
             .unwrap()
     }
 
@@ -152,7 +152,7 @@ async fn ended_sessions_and_wrong_tokens_get_401() {
                 .user,
             None,
             None,
-            idlink::config::now(),
+            idlink::clock::now(),
         )
         .unwrap();
     assert_eq!(

@@ -73,7 +73,7 @@ async fn answers_auth0_shape_to_servers_and_to_the_user_itself() {
     );
     let own = app
         .tokens
-        .issue_user_token(&user, None, None, idlink::config::now())
+        .issue_user_token(&user, None, None, idlink::clock::now())
         .unwrap();
     assert_eq!(call(&app, &own, &user.id.to_string()).await.0, 200);
 
@@ -146,13 +146,13 @@ async fn a_player_sees_what_users_me_shows_it_and_never_private_server_attribute
         ..LoginCommand::new(
             seed.project.id,
             CustomId::parse("p").unwrap(),
-            idlink::config::now(),
+            idlink::clock::now(),
         )
     };
     let user = app.store.login(&cmd).await.unwrap().user;
     let own = app
         .tokens
-        .issue_user_token(&user, None, None, idlink::config::now())
+        .issue_user_token(&user, None, None, idlink::clock::now())
         .unwrap();
 
     let (status, body) = call(&app, &own, &user.id.to_string()).await;
@@ -179,12 +179,12 @@ async fn a_link_token_cannot_read_a_user() {
     let user = login_user(&app.store, &seed, "p").await;
     let login = app
         .tokens
-        .issue_user_token(&user, None, None, idlink::config::now())
+        .issue_user_token(&user, None, None, idlink::clock::now())
         .unwrap();
     let claims = app.tokens.verify_user_token(&login).unwrap();
     let link = app
         .tokens
-        .issue_link_token(&claims, seed.client_id.as_str(), idlink::config::now())
+        .issue_link_token(&claims, seed.client_id.as_str(), idlink::clock::now())
         .unwrap();
 
     let (status, body) = call(&app, &link, &user.id.to_string()).await;

@@ -33,7 +33,7 @@ async fn call<S: LinkStore>(app: &App<S>, token: &str, body: Value) -> (u16, Val
 
 fn token_of(app: &App<MemoryStore>, user: &idlink::user::User) -> String {
     app.tokens()
-        .issue_user_token(user, None, None, idlink::config::now())
+        .issue_user_token(user, None, None, idlink::clock::now())
         .unwrap()
 }
 
