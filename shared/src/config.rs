@@ -436,7 +436,6 @@ fn log_filter(spec: Option<&str>) -> tracing_subscriber::filter::Targets {
         .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

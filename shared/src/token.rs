@@ -113,6 +113,63 @@ pub struct UserClaims {
 /// The scope every login token carries: a player may read itself. Linking takes a link token.
 pub const USER_SCOPES: &str = "read:current_user";
 
+/// What a player's own token may do, as Auth0 names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserScope {
+    /// `read:current_user`: read itself (login tokens).
+    ReadCurrentUser,
+    /// `update:current_user_identities`: link and unlink its identities (link tokens).
+    UpdateCurrentUserIdentities,
+}
+
+impl UserScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserScope::ReadCurrentUser => "read:current_user",
+            UserScope::UpdateCurrentUserIdentities => LINK_SCOPE,
+        }
+    }
+
+    /// A space-separated scope claim; names idlink does not know are dropped (they grant nothing).
+    fn parse_list(scope: &str) -> Vec<Self> {
+        let known = [Self::ReadCurrentUser, Self::UpdateCurrentUserIdentities];
+        scope
+            .split(' ')
+            .filter_map(|name| known.into_iter().find(|k| k.as_str() == name))
+            .collect()
+    }
+}
+
+/// A verified player token (login or link), parsed once: callers get typed values, never claim
+/// strings to parse again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedUser {
+    pub user: UserId,
+    pub project: ProjectId,
+    /// The user's session version when the token was issued (`sv`).
+    pub session: u64,
+    pub jti: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub scopes: Vec<UserScope>,
+}
+
+impl VerifiedUser {
+    pub fn has(&self, scope: UserScope) -> bool {
+        self.scopes.contains(&scope)
+    }
+
+    /// A token is live only while its session version is the user's current one
+    /// (`with_logout=1`, unlink and merge bump it) and the user still exists (`current` is
+    /// `None` for a missing or merged user).
+    pub fn check_session(&self, current: Option<u64>) -> Result<()> {
+        match current {
+            Some(v) if v == self.session => Ok(()),
+            _ => Err(Error::InvalidToken(TokenProblem::Revoked)),
+        }
+    }
+}
+
 /// RFC 8693 §4.1: who acted for the user when the token was minted (the studio's server client).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Actor {
@@ -150,10 +207,6 @@ impl LinkClaims {
 }
 
 impl UserClaims {
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scope.split(' ').any(|s| s == scope)
-    }
-
     pub fn user_id(&self) -> Result<UserId> {
         UserId::parse(&self.sub).map_err(|_| Error::InvalidToken(TokenProblem::Invalid))
     }
@@ -313,8 +366,8 @@ impl TokenService {
 
     /// Exchanges a verified, live login token for a link token of the same user (RFC 8693), at
     /// the request of server client `client`.
-    pub fn issue_link_token(&self, login: &UserClaims, client: &str, now: i64) -> Result<String> {
-        let user = login.user_id()?;
+    pub fn issue_link_token(&self, login: &VerifiedUser, client: &str, now: i64) -> Result<String> {
+        let user = login.user;
         let claims = LinkClaims {
             iss: self.issuer.clone(),
             sub: user.to_string(),
@@ -326,8 +379,8 @@ impl TokenService {
             act: Actor {
                 sub: format!("{client}@clients"),
             },
-            project_id: login.project()?.to_string(),
-            sv: login.sv,
+            project_id: login.project.to_string(),
+            sv: login.session,
             scope: LINK_SCOPE.into(),
             token_use: LINK_USE.into(),
         };
@@ -394,16 +447,44 @@ impl TokenService {
             publisher_project_id: claims.publisher_project_id,
             scopes: Scope::parse_list(&claims.scope).map_err(|_| invalid())?,
         };
-        self.verified
-            .put(token, claims.exp, self.clock.now(), Verified::Server(ctx.clone()));
+        self.verified.put(
+            token,
+            claims.exp,
+            self.clock.now(),
+            Verified::Server(ctx.clone()),
+        );
         Ok(ctx)
     }
 
-    /// Signature and claims only; [`TokenService::verify_user_session`] also checks revocation.
-    pub fn verify_user_token(&self, token: &str) -> Result<UserClaims> {
-        if let Some(Verified::User(claims)) = self.verified.get(token, self.clock.now())? {
-            return Ok(*claims);
+    /// Signature and claims of a login token, parsed once; [`TokenService::verify_user_session`]
+    /// also checks revocation.
+    pub fn verify_user_token(&self, token: &str) -> Result<VerifiedUser> {
+        let now = self.clock.now();
+        if let Some(Verified::User(user)) = self.verified.get(token, now)? {
+            return Ok(*user);
         }
+        let claims = self.user_claims(token)?;
+        let user = VerifiedUser {
+            user: claims.user_id()?,
+            project: claims.project()?,
+            session: claims.sv,
+            jti: claims.jti,
+            issued_at: claims.iat,
+            expires_at: claims.exp,
+            scopes: UserScope::parse_list(&claims.scope),
+        };
+        self.verified.put(
+            token,
+            claims.exp,
+            now,
+            Verified::User(Box::new(user.clone())),
+        );
+        Ok(user)
+    }
+
+    /// The whole claim set of a login token, verified as [`TokenService::verify_user_token`]
+    /// verifies it: for showing or testing what a token carries, not for authorizing.
+    pub fn user_claims(&self, token: &str) -> Result<UserClaims> {
         let claims: UserClaims = self.verify(token, USER_TOKEN_TYP, None)?;
         // The audience is the project the token was issued for; it must be that project.
         if claims.aud != claims.xsolla_login_project_id {
@@ -411,34 +492,29 @@ impl TokenService {
         }
         claims.project()?;
         claims.user_id()?;
-        self.verified
-            .put(token, claims.exp, self.clock.now(), Verified::User(Box::new(claims.clone())));
         Ok(claims)
     }
 
     /// A link token: signature, kind, issuer, expiry, a lifetime of at most [`LINK_TOKEN_TTL`],
     /// and an audience naming its own user's identities. Never cached: each is used once or twice.
-    pub fn verify_link_token(&self, token: &str) -> Result<LinkClaims> {
+    pub fn verify_link_token(&self, token: &str) -> Result<VerifiedUser> {
         let claims: LinkClaims = self.verify(token, LINK_TOKEN_TYP, None)?;
         let user = claims.user_id()?;
-        claims.project()?;
         if claims.aud != self.link_audience(user)
             || claims.exp - claims.iat > LINK_TOKEN_TTL
             || claims.scope != LINK_SCOPE
         {
             return Err(Error::InvalidToken(TokenProblem::Invalid));
         }
-        Ok(claims)
-    }
-
-    /// A user token is live only while its session version is the user's current one
-    /// (`with_logout=1`, unlink and merge bump it) and the user still exists (`current` is
-    /// `None` for a missing or merged user).
-    pub fn check_session(claims: &UserClaims, current: Option<u64>) -> Result<()> {
-        match current {
-            Some(v) if v == claims.sv => Ok(()),
-            _ => Err(Error::InvalidToken(TokenProblem::Revoked)),
-        }
+        Ok(VerifiedUser {
+            user,
+            project: claims.project()?,
+            session: claims.sv,
+            jti: claims.jti,
+            issued_at: claims.iat,
+            expires_at: claims.exp,
+            scopes: vec![UserScope::UpdateCurrentUserIdentities],
+        })
     }
 
     /// Signature, claims and session, for endpoints that need nothing else of the user.
@@ -446,10 +522,10 @@ impl TokenService {
         &self,
         token: &str,
         store: &impl UserStore,
-    ) -> Result<UserClaims> {
-        let claims = self.verify_user_token(token)?;
-        Self::check_session(&claims, store.session_version(claims.user_id()?).await?)?;
-        Ok(claims)
+    ) -> Result<VerifiedUser> {
+        let user = self.verify_user_token(token)?;
+        user.check_session(store.session_version(user.user).await?)?;
+        Ok(user)
     }
 }
 
@@ -473,7 +549,7 @@ struct VerifiedTokens {
 #[derive(Clone)]
 enum Verified {
     Server(ServerContext),
-    User(Box<UserClaims>),
+    User(Box<VerifiedUser>),
 }
 
 impl VerifiedTokens {
@@ -520,17 +596,10 @@ impl VerifiedTokens {
 #[derive(Debug, Clone)]
 pub enum Caller {
     Server(ServerContext),
-    User(Box<UserClaims>),
-    Link(Box<LinkClaims>),
-}
-
-/// What a player's own token must be to act on its own account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserGrant {
-    /// Reading itself: a login token (`read:current_user`).
-    ReadCurrentUser,
-    /// Linking or unlinking its identities: a link token (`update:current_user_identities`).
-    UpdateCurrentUserIdentities,
+    /// A player's login token.
+    User(VerifiedUser),
+    /// A player's link token.
+    Link(VerifiedUser),
 }
 
 impl TokenService {
@@ -541,22 +610,17 @@ impl TokenService {
             decode_header(token).map_err(|_| Error::InvalidToken(TokenProblem::Invalid))?;
         match header.typ.as_deref() {
             Some(SERVER_TOKEN_TYP) => self.verify_server_token(token).map(Caller::Server),
-            Some(LINK_TOKEN_TYP) => self
-                .verify_link_token(token)
-                .map(|c| Caller::Link(Box::new(c))),
-            _ => self
-                .verify_user_token(token)
-                .map(|c| Caller::User(Box::new(c))),
+            Some(LINK_TOKEN_TYP) => self.verify_link_token(token).map(Caller::Link),
+            _ => self.verify_user_token(token).map(Caller::User),
         }
     }
 }
 
 impl Caller {
-    pub fn project(&self) -> Result<ProjectId> {
+    pub fn project(&self) -> ProjectId {
         match self {
-            Caller::Server(ctx) => Ok(ctx.project),
-            Caller::User(claims) => claims.project(),
-            Caller::Link(claims) => claims.project(),
+            Caller::Server(ctx) => ctx.project,
+            Caller::User(user) | Caller::Link(user) => user.project,
         }
     }
 
@@ -565,33 +629,29 @@ impl Caller {
     }
 
     /// May this caller act on `target`? A server token needs `server_scope`; a player's token
-    /// must be of the kind `grant` names and may act only on its own user. `expected` names the
+    /// must be of the kind that carries `grant` and may act only on its own user. `expected` names the
     /// accepted scopes for the 403 message. Answers a player token's session version, which the
     /// write must still find current.
     pub fn authorize(
         &self,
         target: UserId,
         server_scope: Scope,
-        grant: UserGrant,
+        grant: UserScope,
         expected: &'static str,
     ) -> Result<Option<u64>> {
-        let (user, sv) = match (self, grant) {
+        let player = match (self, grant) {
             (Caller::Server(ctx), _) => {
                 return ctx
                     .require(server_scope)
                     .map_err(|_| Error::InsufficientScope(expected))
                     .map(|()| None);
             }
-            (Caller::User(claims), UserGrant::ReadCurrentUser)
-                if claims.has_scope("read:current_user") =>
-            {
-                (claims.user_id()?, claims.sv)
-            }
-            (Caller::Link(claims), UserGrant::UpdateCurrentUserIdentities) => {
-                (claims.user_id()?, claims.sv)
-            }
+            // A login token reads its user; only a link token links or unlinks.
+            (Caller::User(user), UserScope::ReadCurrentUser) if user.has(grant) => user,
+            (Caller::Link(user), UserScope::UpdateCurrentUserIdentities) if user.has(grant) => user,
             _ => return Err(Error::InsufficientScope(expected)),
         };
+        let (user, sv) = (player.user, player.session);
         if user != target {
             return Err(Error::SubjectMismatch);
         }

@@ -58,9 +58,10 @@ async fn a_secret_that_is_not_a_key_set_is_refused() {
         .await
         .err()
         .unwrap();
+    // The reason is the cause, kept whole for the startup log.
     assert!(
-        err.to_string().contains("exactly one key must be active"),
-        "{err}"
+        idlink::error::describe(&err).contains("exactly one key must be active"),
+        "{err:?}"
     );
 }
 
@@ -132,22 +133,12 @@ async fn each_function_reads_only_its_materials_and_a_verifier_cannot_sign() {
     };
     let client = ClientId::new_random();
     let token = signer
-        .issue_server_token(
-            &client,
-            &project,
-            &[Scope::ReadUsers],
-            idlink::clock::now(),
-        )
+        .issue_server_token(&client, &project, &[Scope::ReadUsers], idlink::clock::now())
         .unwrap();
     let context = verifier.verify_server_token(&token).unwrap();
     assert_eq!(context.project, project.id);
     let refused = verifier
-        .issue_server_token(
-            &client,
-            &project,
-            &[Scope::ReadUsers],
-            idlink::clock::now(),
-        )
+        .issue_server_token(&client, &project, &[Scope::ReadUsers], idlink::clock::now())
         .unwrap_err();
     assert!(
         matches!(refused, idlink::error::Error::Internal(_)),

@@ -66,7 +66,8 @@ fn subject(app: &App<DynamoStore>, body: &Value) -> String {
     app.tokens
         .verify_user_token(body["token"].as_str().unwrap())
         .unwrap()
-        .sub
+        .user
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]

@@ -210,7 +210,7 @@ async fn fifty_external_ids_raced_onto_one_user_leave_one() {
 async fn login_link_login_me_and_with_logout_end_to_end() {
     let s = stack().await;
     let first = s.login("hero", false).await;
-    let claims = s.login.tokens.verify_user_token(&first).unwrap();
+    let claims = s.login.tokens.user_claims(&first).unwrap();
     assert_eq!(claims.external_account_id, None);
 
     let req = post(
@@ -227,7 +227,7 @@ async fn login_link_login_me_and_with_logout_end_to_end() {
     assert_eq!(status, 200, "{body}");
 
     let second = s.login("hero", false).await;
-    let claims2 = s.login.tokens.verify_user_token(&second).unwrap();
+    let claims2 = s.login.tokens.user_claims(&second).unwrap();
     assert_eq!(claims2.sub, claims.sub);
     assert_eq!(claims2.external_account_id.as_deref(), Some("A1234BB23"));
 

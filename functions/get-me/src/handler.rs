@@ -29,11 +29,8 @@ pub async fn handle<S: UserStore>(
 async fn me<S: UserStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let claims = app.tokens.verify_user_token(user_token(req)?)?;
     // One read gives the user and its session version: the token dies with the session.
-    let found = app
-        .store
-        .get_user(claims.project()?, claims.user_id()?)
-        .await?;
-    TokenService::check_session(&claims, found.as_ref().map(|u| u.user.session_version))?;
+    let found = app.store.get_user(claims.project, claims.user).await?;
+    claims.check_session(found.as_ref().map(|u| u.user.session_version))?;
     let user = found.ok_or(Error::InvalidToken(TokenProblem::Revoked))?;
     Ok(json_response(StatusCode::OK, &details(&user)))
 }

@@ -11,7 +11,7 @@ use idlink::http::{Body, Request, Response};
 use idlink::identity::UserId;
 use idlink::store::UserStore;
 use idlink::store::accounts::check_session;
-use idlink::token::{TokenService, UserGrant};
+use idlink::token::{TokenService, UserScope};
 use lambda_http::http::StatusCode;
 
 pub struct App<S> {
@@ -38,12 +38,12 @@ async fn get<S: UserStore>(app: &App<S>, req: &Request) -> Result<Response<Body>
     let session = caller.authorize(
         id,
         Scope::ReadUsers,
-        UserGrant::ReadCurrentUser,
+        UserScope::ReadCurrentUser,
         READ_SCOPES,
     )?;
     let user = app
         .store
-        .get_user(caller.project()?, id)
+        .get_user(caller.project(), id)
         .await?
         .ok_or(Error::NotFound)?;
     check_session(&user.user, session)?;

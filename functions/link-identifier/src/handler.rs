@@ -74,11 +74,11 @@ async fn link<S: LinkStore>(app: &App<S>, req: &Request) -> Result<Response<Body
         .pepper()
         .ok_or_else(|| Refusal::from(Error::internal("no partner pepper")))?;
     let link = SingleLink {
-        project: claims.project()?,
-        user: claims.user_id()?,
+        project: claims.project,
+        user: claims.user,
         kind: SingleKind::Partner,
         subject: identifier.subject(pepper),
-        session: Some(claims.sv),
+        session: Some(claims.session),
         now: now(),
     };
     app.store.link_single(&link).await?;

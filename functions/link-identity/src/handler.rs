@@ -17,7 +17,7 @@ use idlink::http::request::{json_object, json_response, path_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, Provider, Subject, UserId};
 use idlink::store::accounts::{AccountStore, LinkIdentity, LinkProof, Merge};
-use idlink::token::{TokenService, UserGrant};
+use idlink::token::{TokenService, UserScope};
 use lambda_http::http::StatusCode;
 use serde_json::{Map, Value};
 
@@ -96,7 +96,7 @@ async fn link<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<B
     let primary = path_param(req, "id")
         .and_then(|id| UserId::parse(&id).ok())
         .ok_or(Error::NotFound)?;
-    let project = caller.project()?;
+    let project = caller.project();
     let body = parse_body(&json_object(req)?)?;
     let now = now();
     let linked = match body {
@@ -108,7 +108,7 @@ async fn link<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<B
             caller.authorize(
                 primary,
                 Scope::UpdateUsers,
-                UserGrant::UpdateCurrentUserIdentities,
+                UserScope::UpdateCurrentUserIdentities,
                 LINK_SCOPES,
             )?;
             app.store
@@ -125,7 +125,7 @@ async fn link<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<B
             let primary_session = caller.authorize(
                 primary,
                 Scope::UpdateUsers,
-                UserGrant::UpdateCurrentUserIdentities,
+                UserScope::UpdateCurrentUserIdentities,
                 LINK_SCOPES,
             )?;
             let proof = app.tokens.verify_link_token(&token).map_err(|e| match e {
@@ -137,17 +137,17 @@ async fn link<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<B
                 ),
                 _ => Error::InvalidLinkWith("the token is not a valid link token"),
             })?;
-            if proof.project()? != project {
+            if proof.project != project {
                 return Err(Error::InvalidLinkWith(
                     "the token belongs to another project",
                 ));
             }
-            if proof.iat < now - LINK_WITH_MAX_AGE {
+            if proof.issued_at < now - LINK_WITH_MAX_AGE {
                 return Err(Error::InvalidLinkWith(
                     "the token was not issued in the last 5 minutes",
                 ));
             }
-            let secondary = proof.user_id()?;
+            let secondary = proof.user;
             if secondary == primary {
                 return Err(Error::SameUser);
             }
@@ -157,10 +157,10 @@ async fn link<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<B
                     primary,
                     secondary,
                     primary_session,
-                    secondary_session: Some(proof.sv),
+                    secondary_session: Some(proof.session),
                     proof: Some(LinkProof {
                         jti: proof.jti.clone(),
-                        expires_at: proof.exp,
+                        expires_at: proof.expires_at,
                     }),
                     now,
                 })

@@ -305,13 +305,14 @@ async fn token_exchange<S: UserStore>(
         _ => Error::InvalidSubjectToken("the token is not a valid login token"),
     })?;
     // A token of another project names nobody this client may act for.
-    if login.project()? != actor.project {
+    if login.project != actor.project {
         return Err(Error::InvalidSubjectToken(
             "the token is not a valid login token",
         ));
     }
     // A login token ended by a logout, unlink or merge mints nothing.
-    TokenService::check_session(&login, app.store.session_version(login.user_id()?).await?)
+    login
+        .check_session(app.store.session_version(login.user).await?)
         .map_err(|_| Error::InvalidSubjectToken("the player's session has ended"))?;
     let access_token = app
         .tokens

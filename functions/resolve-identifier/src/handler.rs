@@ -98,7 +98,7 @@ async fn resolve<S: ApiKeyStore + UserStore>(
                 .and_then(|t| app.tokens.verify_user_token(t))
                 .map_err(Refusal::user_token)?;
             // A user of another project is no user of this partner's.
-            if claims.project()? != project {
+            if claims.project != project {
                 return Err(Refusal::code(Code::ER702));
             }
             Some(claims)
@@ -127,10 +127,10 @@ async fn resolve<S: ApiKeyStore + UserStore>(
     };
     let user: UserId = match (&by_token, by_identifier) {
         (None, None) => return Err(Refusal::code(Code::ER704)),
-        (Some(claims), Some(owner)) if claims.user_id()? != owner => {
+        (Some(claims), Some(owner)) if claims.user != owner => {
             return Err(Refusal::code(Code::ER703));
         }
-        (Some(claims), _) => claims.user_id()?,
+        (Some(claims), _) => claims.user,
         (None, Some(owner)) => owner,
     };
     let found = app
@@ -139,7 +139,8 @@ async fn resolve<S: ApiKeyStore + UserStore>(
         .await?
         .ok_or(Refusal::code(Code::ER709))?;
     if let Some(claims) = &by_token {
-        TokenService::check_session(claims, Some(found.user.session_version))
+        claims
+            .check_session(Some(found.user.session_version))
             .map_err(Refusal::user_token)?;
     }
     let u = &found.user;

@@ -14,7 +14,7 @@ use idlink::http::request::{json_response, path_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, Provider, Subject, UserId};
 use idlink::store::accounts::{AccountStore, Unlink, is_reserved};
-use idlink::token::{TokenService, UserGrant};
+use idlink::token::{TokenService, UserScope};
 use lambda_http::http::StatusCode;
 
 pub struct App<S> {
@@ -50,13 +50,13 @@ async fn unlink<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response
     let primary_session = caller.authorize(
         primary,
         Scope::UpdateUsers,
-        UserGrant::UpdateCurrentUserIdentities,
+        UserScope::UpdateCurrentUserIdentities,
         LINK_SCOPES,
     )?;
     let unlinked = app
         .store
         .unlink(&Unlink {
-            project: caller.project()?,
+            project: caller.project(),
             primary,
             identity,
             primary_session,

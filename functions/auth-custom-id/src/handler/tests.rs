@@ -79,7 +79,7 @@ impl Env {
         assert_eq!(status, 200, "{body}");
         self.app
             .tokens
-            .verify_user_token(body["token"].as_str().unwrap())
+            .user_claims(body["token"].as_str().unwrap())
             .unwrap()
     }
 }

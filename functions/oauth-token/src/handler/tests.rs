@@ -261,14 +261,16 @@ async fn token_exchange_turns_a_live_login_token_into_a_link_token_of_that_user(
     assert_eq!(body["scope"], "update:current_user_identities");
     assert_eq!(headers["cache-control"], "no-store");
     let link = body["access_token"].as_str().unwrap();
-    let claims = app.tokens.verify_link_token(link).unwrap();
-    assert_eq!(claims.user_id().unwrap(), user.id);
-    assert_eq!(claims.project().unwrap(), seed.project.id);
-    assert_eq!(claims.aud, app.tokens.link_audience(user.id));
-    assert_eq!(claims.exp - claims.iat, 300);
-    assert_eq!(claims.azp, seed.client_id.as_str());
+    let verified = app.tokens.verify_link_token(link).unwrap();
+    assert_eq!(verified.user, user.id);
+    assert_eq!(verified.project, seed.project.id);
+    assert_eq!(verified.expires_at - verified.issued_at, 300);
+    let claims = idlink::testing::unverified_claims(link);
+    assert_eq!(claims["aud"], app.tokens.link_audience(user.id));
+    assert_eq!(claims["token_use"], "link");
+    assert_eq!(claims["azp"], seed.client_id.as_str());
     assert_eq!(
-        claims.act.sub,
+        claims["act"]["sub"],
         format!("{}@clients", seed.client_id.as_str())
     );
     // Purpose-bound: it is neither a login token nor a server token.
