@@ -5,6 +5,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod function;
 pub mod http;
 pub mod identity;
 pub mod keys;

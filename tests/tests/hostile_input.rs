@@ -4,6 +4,7 @@
 //! every refusal in its family's envelope; a refused request writes nothing.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use idlink::function::{App, answer};
 use std::collections::HashMap;
 
 use idlink::store::memory::MemoryStore;
@@ -496,71 +497,27 @@ async fn run(target: Target, case: &Case) -> Outcome {
     seed_partner(&store, &tokens, &seed, &mut values).await;
     let req = build(target, case, &values);
     let before = store.fingerprint();
+    // One App serves every handler: the shared skeleton is what each function runs in Lambda.
+    let app = App { store, tokens };
     macro_rules! call {
-        ($krate:ident, $app:expr) => {{
-            let app = $app;
-            let resp = $krate::handler::handle(&app, req).await.expect("handler");
-            (resp, app)
-        }};
+        ($krate:ident) => {
+            answer::<$krate::Family>($krate::handler::handle(&app, &req)).await
+        };
     }
-    let (status, body, after) = match target.function {
-        "oauth-token" => {
-            let (r, app) = call!(oauth_token, oauth_token::handler::App { store, tokens });
-            (r.status(), r.into_body(), app.store.fingerprint())
-        }
-        "jwks" => {
-            let (r, _) = call!(jwks, jwks::handler::App::new(tokens.keys()));
-            (r.status(), r.into_body(), store.fingerprint())
-        }
-        "auth-custom-id" => {
-            let (r, app) = call!(
-                auth_custom_id,
-                auth_custom_id::handler::App { store, tokens }
-            );
-            (r.status(), r.into_body(), app.store.fingerprint())
-        }
-        "link-external-id" => {
-            let (r, app) = call!(
-                link_external_id,
-                link_external_id::handler::App { store, tokens }
-            );
-            (r.status(), r.into_body(), app.store.fingerprint())
-        }
-        "get-me" => {
-            let (r, app) = call!(get_me, get_me::handler::App { store, tokens });
-            (r.status(), r.into_body(), app.store.fingerprint())
-        }
-        "link-identifier" => {
-            let (r, app) = call!(
-                link_identifier,
-                link_identifier::handler::App::new(store, tokens).expect("pepper")
-            );
-            (r.status(), r.into_body(), app.store().fingerprint())
-        }
-        "resolve-identifier" => {
-            let (r, app) = call!(
-                resolve_identifier,
-                resolve_identifier::handler::App::new(store, tokens).expect("pepper")
-            );
-            (r.status(), r.into_body(), app.store().fingerprint())
-        }
-        "get-user" => {
-            let (r, app) = call!(get_user, get_user::handler::App { store, tokens });
-            (r.status(), r.into_body(), app.store.fingerprint())
-        }
-        "link-identity" => {
-            let (r, app) = call!(link_identity, link_identity::handler::App { store, tokens });
-            (r.status(), r.into_body(), app.store.fingerprint())
-        }
-        "unlink-identity" => {
-            let (r, app) = call!(
-                unlink_identity,
-                unlink_identity::handler::App { store, tokens }
-            );
-            (r.status(), r.into_body(), app.store.fingerprint())
-        }
+    let resp = match target.function {
+        "oauth-token" => call!(oauth_token),
+        "jwks" => call!(jwks),
+        "auth-custom-id" => call!(auth_custom_id),
+        "link-external-id" => call!(link_external_id),
+        "get-me" => call!(get_me),
+        "link-identifier" => call!(link_identifier),
+        "resolve-identifier" => call!(resolve_identifier),
+        "get-user" => call!(get_user),
+        "link-identity" => call!(link_identity),
+        "unlink-identity" => call!(unlink_identity),
         other => panic!("no target {other}"),
     };
+    let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
     Outcome {
         status: status.as_u16(),
         body: body.as_ref().to_vec(),

@@ -4,6 +4,7 @@
 //! writes anything.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use idlink::function::answer;
 use std::collections::HashMap;
 
 use idlink::client::Scope;
@@ -20,9 +21,9 @@ const CLEF: &str = "\u{1D11E}";
 struct Stack {
     store: DynamoStore,
     seed: Seed,
-    login: auth_custom_id::handler::App<DynamoStore>,
-    link_external: link_external_id::handler::App<DynamoStore>,
-    link_identity: link_identity::handler::App<DynamoStore>,
+    login: idlink::function::App<DynamoStore>,
+    link_external: idlink::function::App<DynamoStore>,
+    link_identity: idlink::function::App<DynamoStore>,
     server_token: String,
 }
 
@@ -32,15 +33,15 @@ async fn stack() -> Stack {
     let keys = idlink::testing::test_key_json();
     let server_token = seed.server_token(&tokens_from(&keys), &Scope::ALL);
     Stack {
-        login: auth_custom_id::handler::App {
+        login: idlink::function::App {
             store: store.clone(),
             tokens: tokens_from(&keys),
         },
-        link_external: link_external_id::handler::App {
+        link_external: idlink::function::App {
             store: store.clone(),
             tokens: tokens_from(&keys),
         },
-        link_identity: link_identity::handler::App {
+        link_identity: idlink::function::App {
             store: store.clone(),
             tokens: tokens_from(&keys),
         },
@@ -60,7 +61,7 @@ fn post(path: &str, token: &str, body: &Value) -> Request {
         .unwrap()
 }
 
-async fn answer(resp: lambda_http::Response<Body>) -> (u16, Value) {
+async fn status_and_body(resp: lambda_http::Response<Body>) -> (u16, Value) {
     let status = resp.status().as_u16();
     (
         status,
@@ -71,10 +72,9 @@ async fn answer(resp: lambda_http::Response<Body>) -> (u16, Value) {
 impl Stack {
     async fn login(&self, body: Value) -> (u16, Value) {
         let req = post("/users/login/server_custom_id", &self.server_token, &body);
-        answer(
-            auth_custom_id::handler::handle(&self.login, req)
-                .await
-                .unwrap(),
+        status_and_body(
+            answer::<auth_custom_id::Family>(auth_custom_id::handler::handle(&self.login, &req))
+                .await,
         )
         .await
     }
@@ -82,10 +82,12 @@ impl Stack {
     async fn link_external(&self, user: &str, external: &str) -> (u16, Value) {
         let body = json!({"user_id": user, "external_account_id": external});
         let req = post("/users/account/link_external_id", &self.server_token, &body);
-        answer(
-            link_external_id::handler::handle(&self.link_external, req)
-                .await
-                .unwrap(),
+        status_and_body(
+            answer::<link_external_id::Family>(link_external_id::handler::handle(
+                &self.link_external,
+                &req,
+            ))
+            .await,
         )
         .await
     }
@@ -98,10 +100,12 @@ impl Stack {
             &body,
         )
         .with_path_parameters(HashMap::from([("id".to_owned(), user.to_owned())]));
-        answer(
-            link_identity::handler::handle(&self.link_identity, req)
-                .await
-                .unwrap(),
+        status_and_body(
+            answer::<link_identity::Family>(link_identity::handler::handle(
+                &self.link_identity,
+                &req,
+            ))
+            .await,
         )
         .await
     }

@@ -2,6 +2,7 @@
 //! catalog, and the promise that no raw identifier reaches the table or the logs.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use idlink::function::answer;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
@@ -24,8 +25,8 @@ const IDENTIFIERS: [&str; 3] = [
 struct Stack {
     store: DynamoStore,
     seed: Seed,
-    link: Arc<link_identifier::handler::App<DynamoStore>>,
-    resolve: resolve_identifier::handler::App<DynamoStore>,
+    link: Arc<idlink::function::App<DynamoStore>>,
+    resolve: idlink::function::App<DynamoStore>,
     api_key: String,
 }
 
@@ -39,10 +40,14 @@ async fn stack() -> Stack {
         .await
         .unwrap();
     Stack {
-        link: Arc::new(
-            link_identifier::handler::App::new(store.clone(), tokens_from(&keys)).unwrap(),
-        ),
-        resolve: resolve_identifier::handler::App::new(store.clone(), tokens_from(&keys)).unwrap(),
+        link: Arc::new(idlink::function::App {
+            store: store.clone(),
+            tokens: tokens_from(&keys),
+        }),
+        resolve: idlink::function::App {
+            store: store.clone(),
+            tokens: tokens_from(&keys),
+        },
         store,
         seed,
         api_key,
@@ -58,7 +63,7 @@ fn link_request(user_token: &str, identifier: &str) -> Request {
         .unwrap()
 }
 
-async fn answer(resp: lambda_http::Response<Body>) -> (u16, Value) {
+async fn status_and_body(resp: lambda_http::Response<Body>) -> (u16, Value) {
     let status = resp.status().as_u16();
     (
         status,
@@ -71,7 +76,7 @@ impl Stack {
         let user = login_user(&self.store, &self.seed, custom_id).await;
         let token = self
             .link
-            .tokens()
+            .tokens
             .issue_user_token(&user, None, None, idlink::clock::now())
             .unwrap();
         (user.id.to_string(), token)
@@ -82,10 +87,12 @@ impl Stack {
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
-        answer(
-            resolve_identifier::handler::handle(&self.resolve, b.body(Body::Empty).unwrap())
-                .await
-                .unwrap(),
+        status_and_body(
+            answer::<resolve_identifier::Family>(resolve_identifier::handler::handle(
+                &self.resolve,
+                &b.body(Body::Empty).unwrap(),
+            ))
+            .await,
         )
         .await
     }
@@ -134,7 +141,11 @@ async fn fifty_users_racing_for_one_identifier_leave_one_owner() {
             );
             tokio::spawn(async move {
                 barrier.wait().await;
-                answer(link_identifier::handler::handle(&app, req).await.unwrap()).await
+                status_and_body(
+                    answer::<link_identifier::Family>(link_identifier::handler::handle(&app, &req))
+                        .await,
+                )
+                .await
             })
         })
         .collect();
@@ -188,10 +199,12 @@ async fn no_raw_identifier_in_the_table_or_the_logs() {
             (&me, IDENTIFIERS[1], 409),
             (&me, &IDENTIFIERS[1][..20], 400),
         ] {
-            let (got, _) = answer(
-                link_identifier::handler::handle(&s.link, link_request(token, id))
-                    .await
-                    .unwrap(),
+            let (got, _) = status_and_body(
+                answer::<link_identifier::Family>(link_identifier::handler::handle(
+                    &s.link,
+                    &link_request(token, id),
+                ))
+                .await,
             )
             .await;
             assert_eq!(got, status);
@@ -251,10 +264,12 @@ async fn a_merged_user_gets_er709() {
         .send()
         .await
         .unwrap();
-    let (status, body) = answer(
-        link_identifier::handler::handle(&s.link, link_request(&token, IDENTIFIERS[0]))
-            .await
-            .unwrap(),
+    let (status, body) = status_and_body(
+        answer::<link_identifier::Family>(link_identifier::handler::handle(
+            &s.link,
+            &link_request(&token, IDENTIFIERS[0]),
+        ))
+        .await,
     )
     .await;
     assert_eq!(

@@ -5,6 +5,7 @@
 //! let it read exactly those secrets.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use idlink::function::answer;
 use std::collections::BTreeSet;
 
 use idlink::client::Scope;
@@ -49,7 +50,7 @@ fn granted(function: &str) -> BTreeSet<String> {
 }
 
 struct Login {
-    app: auth_custom_id::handler::App<DynamoStore>,
+    app: idlink::function::App<DynamoStore>,
     recorder: Recorder,
     token: String,
 }
@@ -63,7 +64,7 @@ impl Login {
         let tokens = tokens_with(&keys, auth_custom_id::SECRETS);
         recorder.take();
         Self {
-            app: auth_custom_id::handler::App { store, tokens },
+            app: idlink::function::App { store, tokens },
             recorder,
             token,
         }
@@ -83,9 +84,9 @@ impl Login {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect::<std::collections::HashMap<_, _>>(),
         );
-        let resp = auth_custom_id::handler::handle(&self.app, req)
-            .await
-            .unwrap();
+        let resp =
+            answer::<auth_custom_id::Family>(auth_custom_id::handler::handle(&self.app, &req))
+                .await;
         assert_eq!(resp.status().as_u16(), status);
         self.recorder.take()
     }
@@ -151,7 +152,7 @@ async fn oauth_token_policy_grants_exactly_what_it_uses() {
     let (store, recorder) = recording_store().await;
     let seed = Seed::create(&store, None).await;
     recorder.take();
-    let app = oauth_token::handler::App {
+    let app = idlink::function::App {
         store,
         tokens: tokens_with(&test_key_json(), oauth_token::SECRETS),
     };
@@ -165,7 +166,7 @@ async fn oauth_token_policy_grants_exactly_what_it_uses() {
             seed.client_secret
         )))
         .unwrap();
-    let resp = oauth_token::handler::handle(&app, req).await.unwrap();
+    let resp = answer::<oauth_token::Family>(oauth_token::handler::handle(&app, &req)).await;
     assert_eq!(resp.status(), 200);
     let calls = recorder.take();
     assert_eq!(
@@ -185,7 +186,7 @@ async fn link_external_id_is_one_transaction_and_its_policy_is_exact() {
     let keys = test_key_json();
     let token = seed.server_token(&tokens_from(&keys), &[Scope::UsersLink]);
     let tokens = tokens_with(&keys, link_external_id::SECRETS);
-    let app = link_external_id::handler::App { store, tokens };
+    let app = idlink::function::App { store, tokens };
     recorder.take();
     let link = |user: String, ext: &str| {
         let body = serde_json::json!({"user_id": user, "external_account_id": ext});
@@ -196,9 +197,11 @@ async fn link_external_id_is_one_transaction_and_its_policy_is_exact() {
             .body(Body::from(body.to_string()))
             .unwrap()
     };
-    let resp = link_external_id::handler::handle(&app, link(user.id.to_string(), "X"))
-        .await
-        .unwrap();
+    let resp = answer::<link_external_id::Family>(link_external_id::handler::handle(
+        &app,
+        &link(user.id.to_string(), "X"),
+    ))
+    .await;
     assert_eq!(resp.status(), 200);
     let linked = recorder.take();
     assert_eq!(
@@ -206,9 +209,11 @@ async fn link_external_id_is_one_transaction_and_its_policy_is_exact() {
         ["TransactWriteItems"],
         "a link is one transaction"
     );
-    let resp = link_external_id::handler::handle(&app, link(other.id.to_string(), "X"))
-        .await
-        .unwrap();
+    let resp = answer::<link_external_id::Family>(link_external_id::handler::handle(
+        &app,
+        &link(other.id.to_string(), "X"),
+    ))
+    .await;
     assert_eq!(resp.status(), 422);
     let refused = recorder.take();
     assert_eq!(operations(&refused), ["TransactWriteItems", "BatchGetItem"]);
@@ -227,14 +232,14 @@ async fn get_me_is_one_query_and_its_policy_is_exact() {
         .issue_user_token(&user, None, None, idlink::clock::now())
         .unwrap();
     let tokens = tokens_with(&keys, get_me::SECRETS);
-    let app = get_me::handler::App { store, tokens };
+    let app = idlink::function::App { store, tokens };
     recorder.take();
     let req: Request = http::Request::builder()
         .uri("/users/me")
         .header("authorization", format!("Bearer {token}"))
         .body(Body::Empty)
         .unwrap();
-    let resp = get_me::handler::handle(&app, req).await.unwrap();
+    let resp = answer::<get_me::Family>(get_me::handler::handle(&app, &req)).await;
     assert_eq!(resp.status(), 200);
     let calls = recorder.take();
     assert_eq!(operations(&calls), ["Query"]);
@@ -256,16 +261,14 @@ async fn partner_functions_round_trips_and_policies() {
         .unwrap();
     let keys = idlink::testing::test_key_json();
     let tokens = idlink::testing::tokens_from(&keys);
-    let link_app = link_identifier::handler::App::new(
-        store.clone(),
-        tokens_with(&keys, link_identifier::SECRETS),
-    )
-    .unwrap();
-    let resolve_app = resolve_identifier::handler::App::new(
+    let link_app = idlink::function::App {
+        store: store.clone(),
+        tokens: tokens_with(&keys, link_identifier::SECRETS),
+    };
+    let resolve_app = idlink::function::App {
         store,
-        tokens_with(&keys, resolve_identifier::SECRETS),
-    )
-    .unwrap();
+        tokens: tokens_with(&keys, resolve_identifier::SECRETS),
+    };
     let id = "c6fefe8d7ac0f4113876d634e8d15f65947f1b62d4859fffcd2464d2be58b2d8";
     let link = |user: &idlink::user::User| {
         let token = tokens
@@ -281,9 +284,9 @@ async fn partner_functions_round_trips_and_policies() {
             .unwrap()
     };
     recorder.take();
-    let resp = link_identifier::handler::handle(&link_app, link(&me))
-        .await
-        .unwrap();
+    let resp =
+        answer::<link_identifier::Family>(link_identifier::handler::handle(&link_app, &link(&me)))
+            .await;
     assert_eq!(resp.status(), 200);
     let linked = recorder.take();
     assert_eq!(
@@ -291,9 +294,11 @@ async fn partner_functions_round_trips_and_policies() {
         ["TransactWriteItems"],
         "a link is one transaction"
     );
-    let resp = link_identifier::handler::handle(&link_app, link(&other))
-        .await
-        .unwrap();
+    let resp = answer::<link_identifier::Family>(link_identifier::handler::handle(
+        &link_app,
+        &link(&other),
+    ))
+    .await;
     assert_eq!(resp.status(), 409);
     let mut all = linked;
     all.extend(recorder.take());
@@ -305,9 +310,11 @@ async fn partner_functions_round_trips_and_policies() {
         .header("user-identifier", id)
         .body(Body::Empty)
         .unwrap();
-    let resp = resolve_identifier::handler::handle(&resolve_app, req)
-        .await
-        .unwrap();
+    let resp = answer::<resolve_identifier::Family>(resolve_identifier::handler::handle(
+        &resolve_app,
+        &req,
+    ))
+    .await;
     assert_eq!(resp.status(), 200);
     let resolved = recorder.take();
     assert_eq!(
@@ -348,37 +355,35 @@ async fn account_functions_round_trips_and_policies() {
     let id = a.id.to_string();
     recorder.take();
 
-    let get = get_user::handler::App {
+    let get = idlink::function::App {
         store: store.clone(),
         tokens: tokens_with(&keys, get_user::SECRETS),
     };
-    let resp = get_user::handler::handle(
+    let resp = answer::<get_user::Family>(get_user::handler::handle(
         &get,
-        request("GET", format!("/api/v2/users/{id}"), &[("id", &id)], None),
-    )
-    .await
-    .unwrap();
+        &request("GET", format!("/api/v2/users/{id}"), &[("id", &id)], None),
+    ))
+    .await;
     assert_eq!(resp.status(), 200);
     let calls = recorder.take();
     assert_eq!(operations(&calls), ["Query"]);
     assert_eq!(actions(&calls), granted("GetUserFunction"));
 
-    let link = link_identity::handler::App {
+    let link = idlink::function::App {
         store: store.clone(),
         tokens: tokens_with(&keys, link_identity::SECRETS),
     };
     let body = serde_json::json!({"provider": "server_custom_id", "user_id": "b"});
-    let resp = link_identity::handler::handle(
+    let resp = answer::<link_identity::Family>(link_identity::handler::handle(
         &link,
-        request(
+        &request(
             "POST",
             format!("/api/v2/users/{id}/identities"),
             &[("id", &id)],
             Some(body),
         ),
-    )
-    .await
-    .unwrap();
+    ))
+    .await;
     assert_eq!(resp.status(), 201);
     let merged = recorder.take();
     assert_eq!(
@@ -387,17 +392,16 @@ async fn account_functions_round_trips_and_policies() {
         "owner, both users, one transaction"
     );
     let body = serde_json::json!({"provider": "xbox", "user_id": "7"});
-    let resp = link_identity::handler::handle(
+    let resp = answer::<link_identity::Family>(link_identity::handler::handle(
         &link,
-        request(
+        &request(
             "POST",
             format!("/api/v2/users/{id}/identities"),
             &[("id", &id)],
             Some(body),
         ),
-    )
-    .await
-    .unwrap();
+    ))
+    .await;
     assert_eq!(resp.status(), 201);
     let attached = recorder.take();
     assert_eq!(
@@ -408,22 +412,21 @@ async fn account_functions_round_trips_and_policies() {
     all.extend(attached);
     assert_eq!(actions(&all), granted("LinkIdentityFunction"));
 
-    let unlink = unlink_identity::handler::App {
+    let unlink = idlink::function::App {
         store,
         tokens: tokens_with(&keys, unlink_identity::SECRETS),
     };
     let params = [("id", id.as_str()), ("provider", "xbox"), ("user_id", "7")];
-    let resp = unlink_identity::handler::handle(
+    let resp = answer::<unlink_identity::Family>(unlink_identity::handler::handle(
         &unlink,
-        request(
+        &request(
             "DELETE",
             format!("/api/v2/users/{id}/identities/xbox/7"),
             &params,
             None,
         ),
-    )
-    .await
-    .unwrap();
+    ))
+    .await;
     assert_eq!(resp.status(), 200);
     let calls = recorder.take();
     assert_eq!(operations(&calls), ["Query", "TransactWriteItems"]);

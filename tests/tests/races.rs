@@ -2,10 +2,12 @@
 //! store's conditions, so these fail if any path checks with a read before it writes.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use idlink::function::answer;
 use std::sync::Arc;
 
-use auth_custom_id::handler::{App, handle};
+use auth_custom_id::handler::handle;
 use idlink::client::Scope;
+use idlink::function::App;
 use idlink::store::dynamo::DynamoStore;
 use idlink::testing::{Seed, test_tokens};
 use idlink_tests::{assert_identity_invariants, fresh_store, kind, scan, text};
@@ -46,7 +48,7 @@ async fn race(app: &Arc<App<DynamoStore>>, token: &str, bodies: Vec<String>) -> 
             let (app, barrier, req) = (app.clone(), barrier.clone(), login_request(token, body));
             tokio::spawn(async move {
                 barrier.wait().await;
-                let resp = handle(&app, req).await.unwrap();
+                let resp = answer::<auth_custom_id::Family>(handle(&app, &req)).await;
                 let status = resp.status().as_u16();
                 (
                     status,
@@ -145,7 +147,7 @@ async fn concurrent_with_logout_logins_leave_one_live_token() {
         req,
         std::collections::HashMap::from([("with_logout".to_owned(), "1".to_owned())]),
     );
-    let resp = handle(&app, req).await.unwrap();
+    let resp = answer::<auth_custom_id::Family>(handle(&app, &req)).await;
     assert_eq!(resp.status(), 200);
     let fresh: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
     for t in &tokens {

@@ -2,9 +2,10 @@
 //! written, a cancelled transaction is retried or explained, never half-applied.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use idlink::function::answer;
 use std::collections::HashMap;
 
-use auth_custom_id::handler::{App, handle};
+use auth_custom_id::handler::handle;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemOutput};
@@ -18,6 +19,7 @@ use aws_sdk_dynamodb::types::error::{
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use idlink::client::{Project, Scope};
+use idlink::function::App;
 use idlink::identity::{ProjectId, UserId};
 use idlink::store::dynamo::DynamoStore;
 use idlink::testing::test_tokens;
@@ -79,7 +81,7 @@ async fn call(rules: &[&Rule], body: &str) -> (u16, Value, http::HeaderMap) {
         .header("authorization", format!("Bearer {token}"))
         .body(Body::from(body.to_owned()))
         .unwrap();
-    let resp = handle(&app, req).await.unwrap();
+    let resp = answer::<auth_custom_id::Family>(handle(&app, &req)).await;
     (
         resp.status().as_u16(),
         serde_json::from_slice(resp.body().as_ref()).unwrap(),
@@ -202,7 +204,7 @@ mod link {
                 idlink::clock::now(),
             )
             .unwrap();
-        let app = link_external_id::handler::App {
+        let app = idlink::function::App {
             store: DynamoStore::new(client, "mocked"),
             tokens,
         };
@@ -213,7 +215,8 @@ mod link {
             .header("authorization", format!("Bearer {token}"))
             .body(Body::from(body.to_string()))
             .unwrap();
-        let resp = link_external_id::handler::handle(&app, req).await.unwrap();
+        let resp =
+            answer::<link_external_id::Family>(link_external_id::handler::handle(&app, &req)).await;
         (
             resp.status().as_u16(),
             serde_json::from_slice(resp.body().as_ref()).unwrap(),

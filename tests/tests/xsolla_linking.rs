@@ -2,6 +2,7 @@
 //! invariant 2, and the whole Xsolla flow (login → link → login → /users/me → with_logout).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use idlink::function::answer;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,9 +18,9 @@ use serde_json::{Value, json};
 struct Stack {
     store: DynamoStore,
     seed: Seed,
-    login: auth_custom_id::handler::App<DynamoStore>,
-    link: Arc<link_external_id::handler::App<DynamoStore>>,
-    me: get_me::handler::App<DynamoStore>,
+    login: idlink::function::App<DynamoStore>,
+    link: Arc<idlink::function::App<DynamoStore>>,
+    me: idlink::function::App<DynamoStore>,
     server_token: String,
 }
 
@@ -36,15 +37,15 @@ async fn stack() -> Stack {
     let keys = idlink::testing::test_key_json();
     let server_token = seed.server_token(&tokens_with(&keys), &Scope::ALL);
     Stack {
-        login: auth_custom_id::handler::App {
+        login: idlink::function::App {
             store: store.clone(),
             tokens: tokens_with(&keys),
         },
-        link: Arc::new(link_external_id::handler::App {
+        link: Arc::new(idlink::function::App {
             store: store.clone(),
             tokens: tokens_with(&keys),
         }),
-        me: get_me::handler::App {
+        me: idlink::function::App {
             store: store.clone(),
             tokens: tokens_with(&keys),
         },
@@ -64,7 +65,7 @@ fn post(path: &str, token: &str, body: Value) -> Request {
         .unwrap()
 }
 
-async fn answer(resp: lambda_http::Response<Body>) -> (u16, Value) {
+async fn status_and_body(resp: lambda_http::Response<Body>) -> (u16, Value) {
     let status = resp.status().as_u16();
     (
         status,
@@ -85,10 +86,9 @@ impl Stack {
                 "1".to_owned(),
             )]));
         }
-        let (status, body) = answer(
-            auth_custom_id::handler::handle(&self.login, req)
-                .await
-                .unwrap(),
+        let (status, body) = status_and_body(
+            answer::<auth_custom_id::Family>(auth_custom_id::handler::handle(&self.login, &req))
+                .await,
         )
         .await;
         assert_eq!(status, 200, "{body}");
@@ -102,7 +102,8 @@ impl Stack {
             .header("authorization", format!("Bearer {user_token}"))
             .body(Body::Empty)
             .unwrap();
-        answer(get_me::handler::handle(&self.me, req).await.unwrap()).await
+        status_and_body(answer::<get_me::Family>(get_me::handler::handle(&self.me, &req)).await)
+            .await
     }
 
     /// Runs one link request per (user, external id) concurrently.
@@ -119,7 +120,13 @@ impl Stack {
                 let (app, barrier) = (self.link.clone(), barrier.clone());
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    answer(link_external_id::handler::handle(&app, req).await.unwrap()).await
+                    status_and_body(
+                        answer::<link_external_id::Family>(link_external_id::handler::handle(
+                            &app, &req,
+                        ))
+                        .await,
+                    )
+                    .await
                 })
             })
             .collect();
@@ -218,10 +225,8 @@ async fn login_link_login_me_and_with_logout_end_to_end() {
         &s.server_token,
         json!({"user_id": claims.sub, "external_account_id": "A1234BB23"}),
     );
-    let (status, body) = answer(
-        link_external_id::handler::handle(&s.link, req)
-            .await
-            .unwrap(),
+    let (status, body) = status_and_body(
+        answer::<link_external_id::Family>(link_external_id::handler::handle(&s.link, &req)).await,
     )
     .await;
     assert_eq!(status, 200, "{body}");

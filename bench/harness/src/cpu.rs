@@ -1,11 +1,13 @@
 //! Handler CPU per request, store excluded: the auth-custom-id handler on the in-memory store,
 //! driven by the real fixtures of events/auth-custom-id.
 
+use idlink::function::answer;
 use std::collections::HashMap;
 use std::path::Path;
 
-use auth_custom_id::handler::{App, handle};
+use auth_custom_id::handler::handle;
 use idlink::client::Scope;
+use idlink::function::App;
 use idlink::store::memory::MemoryStore;
 use idlink::testing::{Seed, fill, seeded_memory_store, test_tokens};
 use lambda_http::Request;
@@ -124,9 +126,8 @@ impl Cpu {
     }
 
     pub async fn handle(&self, req: Request) -> u16 {
-        handle(&self.app, req)
+        answer::<auth_custom_id::Family>(handle(&self.app, &req))
             .await
-            .expect("handler")
             .status()
             .as_u16()
     }

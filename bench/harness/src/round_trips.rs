@@ -3,6 +3,7 @@
 //! same budgets as assertions in `make test`).
 
 use idlink::client::Scope;
+use idlink::function::answer;
 use idlink::testing::{Seed, login_user, test_tokens};
 use idlink_tests::recording_store;
 use lambda_http::http;
@@ -30,13 +31,13 @@ pub async fn measure() -> Vec<Trips> {
     let tokens = test_tokens();
     let token = seed.server_token(&tokens, &Scope::ALL);
     let linked_user = login_user(&store, &seed, "rt-link").await;
-    let login_app = auth_custom_id::handler::App {
+    let login_app = idlink::function::App {
         store: store.clone(),
         tokens,
     };
     let link_tokens = test_tokens();
     let link_token = seed.server_token(&link_tokens, &Scope::ALL);
-    let link_app = link_external_id::handler::App {
+    let link_app = idlink::function::App {
         store,
         tokens: link_tokens,
     };
@@ -66,9 +67,9 @@ pub async fn measure() -> Vec<Trips> {
             login.clone(),
             query,
         );
-        let resp = auth_custom_id::handler::handle(&login_app, req)
-            .await
-            .expect("login");
+        let resp =
+            answer::<auth_custom_id::Family>(auth_custom_id::handler::handle(&login_app, &req))
+                .await;
         assert_eq!(resp.status(), 200, "login through the adapter");
         calls.push(ops(&recorder));
     }
@@ -80,9 +81,9 @@ pub async fn measure() -> Vec<Trips> {
         body.to_string(),
         None,
     );
-    let resp = link_external_id::handler::handle(&link_app, req)
-        .await
-        .expect("link");
+    let resp =
+        answer::<link_external_id::Family>(link_external_id::handler::handle(&link_app, &req))
+            .await;
     assert_eq!(resp.status(), 200, "link through the adapter");
     calls.push(ops(&recorder));
 

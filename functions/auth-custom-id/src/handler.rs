@@ -5,29 +5,15 @@ use idlink::attribute::Attribute;
 use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
+use idlink::function::App;
 use idlink::http::request::{Fields, json_object, json_response, query, server_token};
-use idlink::http::{Body, Request, Response, xsolla};
+use idlink::http::{Body, Request, Response};
 use idlink::identity::{CustomId, IdentityKey, Nickname, Payload, ProjectId};
 use idlink::store::LoginStore;
-use idlink::token::{ServerContext, TokenService};
+use idlink::token::ServerContext;
 use idlink::user::LoginCommand;
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
-
-pub struct App<S> {
-    pub store: S,
-    pub tokens: TokenService,
-}
-
-pub async fn handle<S: LoginStore>(
-    app: &App<S>,
-    req: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(match login(app, &req).await {
-        Ok(resp) => resp,
-        Err(e) => xsolla::render(&e),
-    })
-}
 
 /// `projectId` must be the caller's own project; `publisher_project_id` must be the one linked to
 /// it. Anything else is answered as if the project did not exist (projects are isolated).
@@ -81,7 +67,7 @@ fn parse_command(req: &Request, project: ProjectId, now: i64) -> Result<LoginCom
     })
 }
 
-async fn login<S: LoginStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+pub async fn handle<S: LoginStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let ctx = app.tokens.verify_server_token(server_token(req)?)?;
     ctx.require(Scope::UsersLogin)?;
     let project = resolve_project(&ctx, req)?;

@@ -7,3 +7,8 @@ pub mod handler;
 /// The secret material this function reads, and all its policy lets it read
 /// (tests/tests/policies.rs). It signs user tokens: the private signing key set.
 pub const SECRETS: &[Material] = &[Material::SigningKeys];
+
+/// How this function answers a refusal.
+pub type Family = idlink::function::Xsolla;
+/// Where this function keeps its data.
+pub type Store = idlink::store::dynamo::DynamoStore;

@@ -3,30 +3,15 @@
 //! as arrays) because strictly typed client models fail on a missing key.
 
 use idlink::error::{Error, Result, TokenProblem};
+use idlink::function::App;
 use idlink::http::request::{json_response, user_token};
-use idlink::http::{Body, Request, Response, xsolla};
+use idlink::http::{Body, Request, Response};
 use idlink::store::UserStore;
-use idlink::token::TokenService;
 use idlink::user::{UserWithIdentities, rfc3339};
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 
-pub struct App<S> {
-    pub store: S,
-    pub tokens: TokenService,
-}
-
-pub async fn handle<S: UserStore>(
-    app: &App<S>,
-    req: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(match me(app, &req).await {
-        Ok(resp) => resp,
-        Err(e) => xsolla::render(&e),
-    })
-}
-
-async fn me<S: UserStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+pub async fn handle<S: UserStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let claims = app.tokens.verify_user_token(user_token(req)?)?;
     // One read gives the user and its session version: the token dies with the session.
     let found = app.store.get_user(claims.project, claims.user).await?;

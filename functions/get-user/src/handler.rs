@@ -5,31 +5,17 @@
 
 use idlink::client::Scope;
 use idlink::error::{Error, Result};
-use idlink::http::auth0::{self, READ_SCOPES, Reader, user_json};
+use idlink::function::App;
+use idlink::http::auth0::{READ_SCOPES, Reader, user_json};
 use idlink::http::request::{json_response, path_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::UserId;
 use idlink::store::UserStore;
 use idlink::store::accounts::check_session;
-use idlink::token::{TokenService, UserScope};
+use idlink::token::UserScope;
 use lambda_http::http::StatusCode;
 
-pub struct App<S> {
-    pub store: S,
-    pub tokens: TokenService,
-}
-
-pub async fn handle<S: UserStore>(
-    app: &App<S>,
-    req: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(match get(app, &req).await {
-        Ok(resp) => resp,
-        Err(e) => auth0::render(&e),
-    })
-}
-
-async fn get<S: UserStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+pub async fn handle<S: UserStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let caller = app.tokens.verify_caller(user_token(req)?)?;
     // An id that is not one of ours names nobody.
     let id = path_param(req, "id")

@@ -5,30 +5,15 @@
 use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::Result;
+use idlink::function::App;
 use idlink::http::request::{Fields, json_object, json_response, server_token};
-use idlink::http::{Body, Request, Response, xsolla};
+use idlink::http::{Body, Request, Response};
 use idlink::identity::{ExternalAccountId, UserId};
 use idlink::store::{LinkStore, SingleLink};
-use idlink::token::TokenService;
 use lambda_http::http::StatusCode;
 use serde_json::json;
 
-pub struct App<S> {
-    pub store: S,
-    pub tokens: TokenService,
-}
-
-pub async fn handle<S: LinkStore>(
-    app: &App<S>,
-    req: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(match link(app, &req).await {
-        Ok(resp) => resp,
-        Err(e) => xsolla::render(&e),
-    })
-}
-
-async fn link<S: LinkStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+pub async fn handle<S: LinkStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let ctx = app.tokens.verify_server_token(server_token(req)?)?;
     ctx.require(Scope::UsersLink)?;
     let body = json_object(req)?;

@@ -4,51 +4,15 @@
 //! same one again changes nothing. Errors in the partner envelope.
 
 use idlink::clock::now;
-use idlink::config::ConfigError;
 use idlink::error::Error;
-use idlink::http::partner::{self, Code, Refusal};
+use idlink::function::App;
+use idlink::http::partner::{Code, Refusal};
 use idlink::http::request::{header, json_object, json_response, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::partner::{IdentifierProblem, PartnerIdentifier};
 use idlink::store::{LinkStore, SingleKind, SingleLink};
-use idlink::token::TokenService;
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
-
-pub struct App<S> {
-    store: S,
-    tokens: TokenService,
-}
-
-impl<S> App<S> {
-    /// Refuses to start without the partner pepper: nothing could be linked without it.
-    pub fn new(store: S, tokens: TokenService) -> Result<Self, ConfigError> {
-        if tokens.keys().pepper().is_none() {
-            return Err(ConfigError::Keys(
-                "the key set has no partner_pepper (run idlink-admin gen-keys)".into(),
-            ));
-        }
-        Ok(Self { store, tokens })
-    }
-
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    pub fn tokens(&self) -> &TokenService {
-        &self.tokens
-    }
-}
-
-pub async fn handle<S: LinkStore>(
-    app: &App<S>,
-    req: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(match link(app, &req).await {
-        Ok(resp) => resp,
-        Err(refusal) => partner::render(&refusal),
-    })
-}
 
 fn identifier(req: &Request) -> Result<PartnerIdentifier, Refusal> {
     let body = json_object(req).map_err(|_| Refusal::code(Code::ER053))?;
@@ -59,7 +23,7 @@ fn identifier(req: &Request) -> Result<PartnerIdentifier, Refusal> {
     }
 }
 
-async fn link<S: LinkStore>(app: &App<S>, req: &Request) -> Result<Response<Body>, Refusal> {
+pub async fn handle<S: LinkStore>(app: &App<S>, req: &Request) -> Result<Response<Body>, Refusal> {
     // Exactly one way in: the user's own token.
     if header(req, "x-api-key").is_some() && header(req, "authorization").is_some() {
         return Err(Refusal::code(Code::ER803));

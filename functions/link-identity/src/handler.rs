@@ -12,32 +12,18 @@
 use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result, TokenProblem};
-use idlink::http::auth0::{self, LINK_SCOPES, identities_json};
+use idlink::function::App;
+use idlink::http::auth0::{LINK_SCOPES, identities_json};
 use idlink::http::request::{json_object, json_response, path_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, Provider, Subject, UserId};
 use idlink::store::accounts::{AccountStore, LinkIdentity, LinkProof, Merge};
-use idlink::token::{TokenService, UserScope};
+use idlink::token::UserScope;
 use lambda_http::http::StatusCode;
 use serde_json::{Map, Value};
 
 /// How recently a `link_with` token must have been issued: it proves a fresh login.
 pub const LINK_WITH_MAX_AGE: i64 = 300;
-
-pub struct App<S> {
-    pub store: S,
-    pub tokens: TokenService,
-}
-
-pub async fn handle<S: AccountStore>(
-    app: &App<S>,
-    req: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(match link(app, &req).await {
-        Ok(resp) => resp,
-        Err(e) => auth0::render(&e),
-    })
-}
 
 enum LinkBody {
     Identity(IdentityKey),
@@ -91,7 +77,7 @@ fn parse_body(map: &Map<String, Value>) -> Result<LinkBody> {
     Ok(LinkBody::Identity(IdentityKey { provider, subject }))
 }
 
-async fn link<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let caller = app.tokens.verify_caller(user_token(req)?)?;
     let primary = path_param(req, "id")
         .and_then(|id| UserId::parse(&id).ok())

@@ -16,32 +16,18 @@ use base64::engine::general_purpose::STANDARD;
 use idlink::client::{ClientId, Scope, SecretHash};
 use idlink::clock::now;
 use idlink::error::{Error, Result, TokenProblem};
+use idlink::function::App;
 use idlink::http::request::{MAX_TOKEN_BYTES, body_bytes, header, json_response};
 use idlink::http::{Body, Request, Response, oauth};
 use idlink::identity::ProjectId;
 use idlink::store::{ClientStore, UserStore};
-use idlink::token::{LINK_SCOPE, LINK_TOKEN_TTL, TokenService};
+use idlink::token::{LINK_SCOPE, LINK_TOKEN_TTL};
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
-
-pub struct App<S> {
-    pub store: S,
-    pub tokens: TokenService,
-}
-
-pub async fn handle<S: ClientStore + UserStore>(
-    app: &App<S>,
-    req: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(match token(app, &req).await {
-        Ok(resp) => resp,
-        Err(e) => oauth::render(&e),
-    })
-}
 
 /// Body parameters; an empty value counts as absent (RFC 6749 §3.2), JSON `null` too.
 fn parameters(req: &Request) -> Result<HashMap<String, String>> {
@@ -118,7 +104,10 @@ struct Acting {
     scopes: Vec<Scope>,
 }
 
-async fn token<S: ClientStore + UserStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+pub async fn handle<S: ClientStore + UserStore>(
+    app: &App<S>,
+    req: &Request,
+) -> Result<Response<Body>> {
     let params = parameters(req)?;
     let basic = basic_credentials(req).transpose()?;
     let used_basic = basic.is_some();

@@ -1,15 +1,1 @@
-use idlink::config::Setup;
-use lambda_http::{Error, run, service_fn};
-
-use oauth_token::handler;
-
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    idlink::config::init_logging();
-    let setup = Setup::from_env(oauth_token::SECRETS).await?;
-    let app = handler::App {
-        store: setup.store()?,
-        tokens: setup.tokens,
-    };
-    run(service_fn(|req| handler::handle(&app, req))).await
-}
+idlink::lambda_main!(oauth_token);

@@ -5,53 +5,17 @@
 //! details, in the partner envelope when refused.
 
 use idlink::client::Scope;
-use idlink::config::ConfigError;
 use idlink::error::Error;
-use idlink::http::partner::{self, Code, Refusal};
+use idlink::function::App;
+use idlink::http::partner::{Code, Refusal};
 use idlink::http::request::{bearer_value, header, json_response};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, ProjectId, UserId};
 use idlink::partner::{ApiKeyHash, PartnerIdentifier};
 use idlink::store::{ApiKeyStore, SingleKind, UserStore};
-use idlink::token::TokenService;
 use idlink::user::rfc3339;
 use lambda_http::http::StatusCode;
 use serde_json::json;
-
-pub struct App<S> {
-    store: S,
-    tokens: TokenService,
-}
-
-impl<S> App<S> {
-    /// Refuses to start without the partner pepper: no identifier could be looked up.
-    pub fn new(store: S, tokens: TokenService) -> Result<Self, ConfigError> {
-        if tokens.keys().pepper().is_none() {
-            return Err(ConfigError::Keys(
-                "the key set has no partner_pepper (run idlink-admin gen-keys)".into(),
-            ));
-        }
-        Ok(Self { store, tokens })
-    }
-
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    pub fn tokens(&self) -> &TokenService {
-        &self.tokens
-    }
-}
-
-pub async fn handle<S: ApiKeyStore + UserStore>(
-    app: &App<S>,
-    req: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(match resolve(app, &req).await {
-        Ok(resp) => resp,
-        Err(refusal) => partner::render(&refusal),
-    })
-}
 
 /// The partner's project, from exactly one of its credentials.
 async fn partner_project<S: ApiKeyStore>(
@@ -83,7 +47,7 @@ async fn partner_project<S: ApiKeyStore>(
     }
 }
 
-async fn resolve<S: ApiKeyStore + UserStore>(
+pub async fn handle<S: ApiKeyStore + UserStore>(
     app: &App<S>,
     req: &Request,
 ) -> Result<Response<Body>, Refusal> {

@@ -9,30 +9,16 @@
 use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
-use idlink::http::auth0::{self, LINK_SCOPES, identities_json};
+use idlink::function::App;
+use idlink::http::auth0::{LINK_SCOPES, identities_json};
 use idlink::http::request::{json_response, path_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, Provider, Subject, UserId};
 use idlink::store::accounts::{AccountStore, Unlink, is_reserved};
-use idlink::token::{TokenService, UserScope};
+use idlink::token::UserScope;
 use lambda_http::http::StatusCode;
 
-pub struct App<S> {
-    pub store: S,
-    pub tokens: TokenService,
-}
-
-pub async fn handle<S: AccountStore>(
-    app: &App<S>,
-    req: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(match unlink(app, &req).await {
-        Ok(resp) => resp,
-        Err(e) => auth0::render(&e),
-    })
-}
-
-async fn unlink<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let caller = app.tokens.verify_caller(user_token(req)?)?;
     let primary = path_param(req, "id")
         .and_then(|id| UserId::parse(&id).ok())

@@ -2,11 +2,14 @@ use super::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use idlink::TokenProblem;
+use idlink::function::App;
+use idlink::function::answer;
 use idlink::store::UserStore;
 use idlink::store::memory::MemoryStore;
 use idlink::testing::{
     Seed, expected_status, fixtures, request_from_fixture, seeded_memory_store, test_tokens,
 };
+use idlink::token::TokenService;
 use lambda_http::http;
 
 const REFERENCE_SAMPLE: &str = r#"{
@@ -67,7 +70,7 @@ impl Env {
     }
 
     async fn call_with(&self, query: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Value) {
-        let resp = handle(&self.app, post(query, body, headers)).await.unwrap();
+        let resp = answer::<crate::Family>(handle(&self.app, &post(query, body, headers))).await;
         (
             resp.status().as_u16(),
             serde_json::from_slice(resp.body().as_ref()).unwrap(),
@@ -492,9 +495,8 @@ async fn event_fixtures() {
     let all = fixtures(&dir);
     assert!(all.len() >= 5);
     for (name, text) in all {
-        let resp = handle(&env.app, request_from_fixture(&text, &values))
-            .await
-            .unwrap();
+        let resp =
+            answer::<crate::Family>(handle(&env.app, &request_from_fixture(&text, &values))).await;
         let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
         assert_eq!(
             resp.status().as_u16(),

@@ -1,5 +1,7 @@
 use super::*;
 use idlink::client::Scope;
+use idlink::function::App;
+use idlink::function::answer;
 use idlink::store::LoginStore;
 use idlink::store::memory::MemoryStore;
 use idlink::testing::{
@@ -48,9 +50,7 @@ impl Env {
         if let Some(a) = authorization {
             b = b.header("authorization", a);
         }
-        let resp = handle(&self.app, b.body(Body::Empty).unwrap())
-            .await
-            .unwrap();
+        let resp = answer::<crate::Family>(handle(&self.app, &b.body(Body::Empty).unwrap())).await;
         let status = resp.status().as_u16();
         (
             status,
@@ -171,9 +171,8 @@ async fn event_fixtures() {
         let env = env().await;
         let mut values = env.seed.placeholders(&env.app.tokens);
         seed_users(&env.app.store, &env.app.tokens, &env.seed, &mut values).await;
-        let resp = handle(&env.app, request_from_fixture(&text, &values))
-            .await
-            .unwrap();
+        let resp =
+            answer::<crate::Family>(handle(&env.app, &request_from_fixture(&text, &values))).await;
         let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
         assert_eq!(
             resp.status().as_u16(),

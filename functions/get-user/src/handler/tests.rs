@@ -1,5 +1,7 @@
 use super::*;
 use idlink::client::Scope;
+use idlink::function::App;
+use idlink::function::answer;
 use idlink::identity::CustomId;
 use idlink::store::LoginStore;
 use idlink::store::memory::MemoryStore;
@@ -31,7 +33,7 @@ async fn call(app: &App<MemoryStore>, token: &str, id: &str) -> (u16, Value) {
         .body(Body::Empty)
         .unwrap();
     let req = req.with_path_parameters(HashMap::from([("id".to_owned(), id.to_owned())]));
-    let resp = handle(app, req).await.unwrap();
+    let resp = answer::<crate::Family>(handle(app, &req)).await;
     let status = resp.status().as_u16();
     (
         status,
@@ -120,9 +122,8 @@ async fn event_fixtures() {
         let (app, seed) = env().await;
         let mut values = seed.placeholders(&app.tokens);
         seed_users(&app.store, &app.tokens, &seed, &mut values).await;
-        let resp = handle(&app, request_from_fixture(&text, &values))
-            .await
-            .unwrap();
+        let resp =
+            answer::<crate::Family>(handle(&app, &request_from_fixture(&text, &values))).await;
         let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
         assert_eq!(
             resp.status().as_u16(),

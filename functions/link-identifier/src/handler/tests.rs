@@ -1,4 +1,5 @@
 use super::*;
+use idlink::function::answer;
 use idlink::store::UserStore;
 use idlink::store::memory::MemoryStore;
 use idlink::testing::{
@@ -13,7 +14,13 @@ const ID: &str = "c6fefe8d7ac0f4113876d634e8d15f65947f1b62d4859fffcd2464d2be58b2
 
 async fn env() -> (App<MemoryStore>, Seed) {
     let (store, seed) = seeded_memory_store().await;
-    (App::new(store, test_tokens()).unwrap(), seed)
+    (
+        idlink::function::App {
+            store,
+            tokens: test_tokens(),
+        },
+        seed,
+    )
 }
 
 async fn call<S: LinkStore>(app: &App<S>, token: &str, body: Value) -> (u16, Value) {
@@ -23,7 +30,7 @@ async fn call<S: LinkStore>(app: &App<S>, token: &str, body: Value) -> (u16, Val
         .header("authorization", format!("Bearer {token}"))
         .body(Body::from(body.to_string()))
         .unwrap();
-    let resp = handle(app, req).await.unwrap();
+    let resp = answer::<crate::Family>(handle(app, &req)).await;
     let status = resp.status().as_u16();
     (
         status,
@@ -32,7 +39,7 @@ async fn call<S: LinkStore>(app: &App<S>, token: &str, body: Value) -> (u16, Val
 }
 
 fn token_of(app: &App<MemoryStore>, user: &idlink::user::User) -> String {
-    app.tokens()
+    app.tokens
         .issue_user_token(user, None, None, idlink::clock::now())
         .unwrap()
 }
@@ -40,8 +47,8 @@ fn token_of(app: &App<MemoryStore>, user: &idlink::user::User) -> String {
 #[tokio::test]
 async fn links_to_the_token_user_only_and_stores_no_raw_identifier() {
     let (app, seed) = env().await;
-    let me = login_user(app.store(), &seed, "me").await;
-    let other = login_user(app.store(), &seed, "other").await;
+    let me = login_user(&app.store, &seed, "me").await;
+    let other = login_user(&app.store, &seed, "other").await;
     let (status, body) = call(
         &app,
         &token_of(&app, &me),
@@ -50,13 +57,13 @@ async fn links_to_the_token_user_only_and_stores_no_raw_identifier() {
     .await;
     assert_eq!(status, 200, "{body}");
     let mine = app
-        .store()
+        .store
         .get_user(seed.project.id, me.id)
         .await
         .unwrap()
         .unwrap();
     let theirs = app
-        .store()
+        .store
         .get_user(seed.project.id, other.id)
         .await
         .unwrap()
@@ -91,7 +98,7 @@ async fn links_to_the_token_user_only_and_stores_no_raw_identifier() {
 #[tokio::test]
 async fn an_ended_session_cannot_link() {
     let (app, seed) = env().await;
-    let me = login_user(app.store(), &seed, "me").await;
+    let me = login_user(&app.store, &seed, "me").await;
     let old = token_of(&app, &me);
     let relogin = LoginCommand {
         project: seed.project.id,
@@ -102,7 +109,7 @@ async fn an_ended_session_cannot_link() {
         end_other_sessions: true,
         now: 1,
     };
-    idlink::store::LoginStore::login(app.store(), &relogin)
+    idlink::store::LoginStore::login(&app.store, &relogin)
         .await
         .unwrap();
     let (status, body) = call(&app, &old, json!({"identifier": ID})).await;
@@ -112,7 +119,7 @@ async fn an_ended_session_cannot_link() {
         "{body}"
     );
     let after = app
-        .store()
+        .store
         .get_user(seed.project.id, me.id)
         .await
         .unwrap()
@@ -128,15 +135,21 @@ async fn event_fixtures_cover_every_code_of_the_endpoint() {
     for (name, text) in all {
         let keys = test_key_json();
         let (store, seed) = seeded_memory_store().await;
-        let app = App::new(store, tokens_from(&keys)).unwrap();
-        let mut values = seed.placeholders(app.tokens());
-        seed_partner(app.store(), app.tokens(), &seed, &mut values).await;
+        let app = idlink::function::App {
+            store,
+            tokens: tokens_from(&keys),
+        };
+        let mut values = seed.placeholders(&app.tokens);
+        seed_partner(&app.store, &app.tokens, &seed, &mut values).await;
         let req = request_from_fixture(&text, &values);
         let resp = if name.contains("ER999") {
-            let broken = App::new(BrokenStore, tokens_from(&keys)).unwrap();
-            handle(&broken, req).await.unwrap()
+            let broken = idlink::function::App {
+                store: BrokenStore,
+                tokens: tokens_from(&keys),
+            };
+            answer::<crate::Family>(handle(&broken, &req)).await
         } else {
-            handle(&app, req).await.unwrap()
+            answer::<crate::Family>(handle(&app, &req)).await
         };
         let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
         assert_eq!(

@@ -1,4 +1,6 @@
 use super::*;
+use idlink::function::App;
+use idlink::function::answer;
 use idlink::identity::{CustomId, ExternalAccountId, ProjectId};
 use idlink::store::memory::MemoryStore;
 use idlink::store::{LinkStore, LoginStore, SingleLink, UserStore};
@@ -37,7 +39,7 @@ impl Env {
             .body(Body::from(body.to_string()))
             .unwrap();
         let req = req.with_path_parameters(HashMap::from([("id".to_owned(), id.to_owned())]));
-        let resp = handle(&self.app, req).await.unwrap();
+        let resp = answer::<crate::Family>(handle(&self.app, &req)).await;
         let status = resp.status().as_u16();
         (
             status,
@@ -542,9 +544,8 @@ async fn event_fixtures() {
         let env = env().await;
         let mut values = env.seed.placeholders(&env.app.tokens);
         seed_users(&env.app.store, &env.app.tokens, &env.seed, &mut values).await;
-        let resp = handle(&env.app, request_from_fixture(&text, &values))
-            .await
-            .unwrap();
+        let resp =
+            answer::<crate::Family>(handle(&env.app, &request_from_fixture(&text, &values))).await;
         let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
         assert_eq!(
             resp.status().as_u16(),

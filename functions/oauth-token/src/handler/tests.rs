@@ -1,5 +1,7 @@
 use super::*;
 use idlink::client::{ServerClient, generate_client_secret};
+use idlink::function::App;
+use idlink::function::answer;
 use idlink::identity::CustomId;
 use idlink::store::LoginStore;
 use idlink::store::memory::MemoryStore;
@@ -33,7 +35,7 @@ fn post(content_type: &str, body: &str, authorization: Option<&str>) -> Request 
 }
 
 async fn call(app: &App<MemoryStore>, req: Request) -> (u16, Value, http::HeaderMap) {
-    let resp = handle(app, req).await.unwrap();
+    let resp = answer::<crate::Family>(handle(app, &req)).await;
     let status = resp.status().as_u16();
     let body = serde_json::from_slice(resp.body().as_ref()).unwrap();
     (status, body, resp.headers().clone())

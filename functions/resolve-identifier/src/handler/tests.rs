@@ -1,4 +1,5 @@
 use super::*;
+use idlink::function::answer;
 use idlink::store::memory::MemoryStore;
 use idlink::store::{LinkStore, SingleLink};
 use idlink::testing::{
@@ -15,7 +16,7 @@ async fn call<S: ApiKeyStore + UserStore>(app: &App<S>, headers: &[(&str, &str)]
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
-    let resp = handle(app, b.body(Body::Empty).unwrap()).await.unwrap();
+    let resp = answer::<crate::Family>(handle(app, &b.body(Body::Empty).unwrap())).await;
     let status = resp.status().as_u16();
     (
         status,
@@ -29,9 +30,12 @@ async fn seeded() -> (
     std::collections::HashMap<&'static str, String>,
 ) {
     let (store, seed) = seeded_memory_store().await;
-    let app = App::new(store, tokens_from(&test_key_json())).unwrap();
-    let mut values = seed.placeholders(app.tokens());
-    seed_partner(app.store(), app.tokens(), &seed, &mut values).await;
+    let app = App {
+        store,
+        tokens: tokens_from(&test_key_json()),
+    };
+    let mut values = seed.placeholders(&app.tokens);
+    seed_partner(&app.store, &app.tokens, &seed, &mut values).await;
     (app, seed, values)
 }
 
@@ -53,7 +57,7 @@ async fn answers_id_and_public_details_only() {
         end_other_sessions: false,
         now: 5,
     };
-    let linked = idlink::store::LoginStore::login(app.store(), &cmd)
+    let linked = idlink::store::LoginStore::login(&app.store, &cmd)
         .await
         .unwrap()
         .user;
@@ -82,9 +86,9 @@ async fn answers_id_and_public_details_only() {
 async fn another_projects_key_or_token_resolves_nothing_here() {
     let (app, _seed, values) = seeded().await;
     // A second project with its own key and its own user holding the same identifier value.
-    let other = Seed::create(app.store(), None).await;
+    let other = Seed::create(&app.store, None).await;
     let other_key = idlink::partner::generate_api_key().unwrap();
-    app.store()
+    app.store
         .put_api_key(
             &idlink::partner::ApiKeyHash::of(&other_key),
             other.project.id,
@@ -97,9 +101,9 @@ async fn another_projects_key_or_token_resolves_nothing_here() {
         (404, Some("ER705")),
         "not linked in that project"
     );
-    let theirs = login_user(app.store(), &other, "theirs").await;
-    let pepper = app.tokens().keys().pepper().unwrap();
-    app.store()
+    let theirs = login_user(&app.store, &other, "theirs").await;
+    let pepper = app.tokens.keys().pepper().unwrap();
+    app.store
         .link_single(&SingleLink {
             project: other.project.id,
             user: theirs.id,
@@ -139,16 +143,24 @@ async fn event_fixtures_cover_every_code_of_the_endpoint() {
     for (name, text) in all {
         let keys = test_key_json();
         let (store, seed) = seeded_memory_store().await;
-        let app = App::new(store, tokens_from(&keys)).unwrap();
-        let mut values = seed.placeholders(app.tokens());
-        seed_partner(app.store(), app.tokens(), &seed, &mut values).await;
+        let app = idlink::function::App {
+            store,
+            tokens: tokens_from(&keys),
+        };
+        let mut values = seed.placeholders(&app.tokens);
+        seed_partner(&app.store, &app.tokens, &seed, &mut values).await;
         let req = request_from_fixture(&text, &values);
         let resp = if name.contains("ER999") {
-            handle(&App::new(BrokenStore, tokens_from(&keys)).unwrap(), req)
-                .await
-                .unwrap()
+            answer::<crate::Family>(handle(
+                &idlink::function::App {
+                    store: BrokenStore,
+                    tokens: tokens_from(&keys),
+                },
+                &req,
+            ))
+            .await
         } else {
-            handle(&app, req).await.unwrap()
+            answer::<crate::Family>(handle(&app, &req)).await
         };
         let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
         assert_eq!(

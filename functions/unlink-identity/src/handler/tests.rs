@@ -1,4 +1,6 @@
 use super::*;
+use idlink::function::App;
+use idlink::function::answer;
 use idlink::identity::CustomId;
 use idlink::store::memory::MemoryStore;
 use idlink::store::{LinkStore, LoginStore, UserStore};
@@ -43,7 +45,7 @@ impl Env {
             ("provider".to_owned(), provider.to_owned()),
             ("user_id".to_owned(), user_id.to_owned()),
         ]));
-        let resp = handle(&self.app, req).await.unwrap();
+        let resp = answer::<crate::Family>(handle(&self.app, &req)).await;
         let status = resp.status().as_u16();
         (
             status,
@@ -212,9 +214,8 @@ async fn event_fixtures() {
         let env = env().await;
         let mut values = env.seed.placeholders(&env.app.tokens);
         seed_users(&env.app.store, &env.app.tokens, &env.seed, &mut values).await;
-        let resp = handle(&env.app, request_from_fixture(&text, &values))
-            .await
-            .unwrap();
+        let resp =
+            answer::<crate::Family>(handle(&env.app, &request_from_fixture(&text, &values))).await;
         let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
         assert_eq!(
             resp.status().as_u16(),
