@@ -379,3 +379,68 @@ pub fn expected_status(name: &str) -> u16 {
 pub fn expected_partner_code(name: &str) -> Option<&str> {
     name.split('-').nth(1).filter(|c| c.starts_with("ER"))
 }
+
+/// One event fixture of a function, ready to serve: a fresh seeded world (every `${NAME}` of
+/// [`Seed::placeholders`], [`seed_users`] and [`seed_partner`]) and the request it describes.
+pub struct FixtureCase {
+    pub name: String,
+    pub app: crate::function::App<MemoryStore>,
+    pub seed: Seed,
+    pub values: HashMap<&'static str, String>,
+    pub request: Request,
+    /// The key set `app` signs with, for a second app (say over a [`BrokenStore`]) that must
+    /// verify the same tokens.
+    pub keys: String,
+}
+
+impl FixtureCase {
+    /// Asserts the status the fixture's name starts with, and answers the JSON body (`Null`
+    /// when there is none).
+    pub fn expect(&self, resp: lambda_http::Response<lambda_http::Body>) -> serde_json::Value {
+        let body: serde_json::Value =
+            serde_json::from_slice(resp.body().as_ref()).unwrap_or(serde_json::Value::Null);
+        assert_eq!(
+            resp.status().as_u16(),
+            expected_status(&self.name),
+            "{}: {body}",
+            self.name
+        );
+        body
+    }
+
+    pub fn status(&self) -> u16 {
+        expected_status(&self.name)
+    }
+}
+
+/// Every fixture in `events/<function>/` (at least `min` of them), each against a world of its
+/// own: each describes one request against the same starting state.
+pub async fn fixture_cases(function: &str, min: usize) -> Vec<FixtureCase> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(function);
+    let all = fixtures(&dir);
+    assert!(
+        all.len() >= min,
+        "{function}: {} fixtures, expected at least {min}",
+        all.len()
+    );
+    let mut cases = Vec::with_capacity(all.len());
+    for (name, text) in all {
+        let keys = test_key_json();
+        let (store, seed) = seeded_memory_store().await;
+        let tokens = tokens_from(&keys);
+        let mut values = seed.placeholders(&tokens);
+        seed_partner(&store, &tokens, &seed, &mut values).await;
+        let request = request_from_fixture(&text, &values);
+        cases.push(FixtureCase {
+            name,
+            app: crate::function::App { store, tokens },
+            seed,
+            values,
+            request,
+            keys,
+        });
+    }
+    cases
+}

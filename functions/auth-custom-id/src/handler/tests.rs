@@ -6,9 +6,8 @@ use idlink::function::App;
 use idlink::function::answer;
 use idlink::store::UserStore;
 use idlink::store::memory::MemoryStore;
-use idlink::testing::{
-    Seed, expected_status, fixtures, request_from_fixture, seeded_memory_store, test_tokens,
-};
+use idlink::testing::fixture_cases;
+use idlink::testing::{Seed, seeded_memory_store, test_tokens};
 use idlink::token::TokenService;
 use lambda_http::http;
 
@@ -489,29 +488,13 @@ async fn credentials_headers() {
 
 #[tokio::test]
 async fn event_fixtures() {
-    let env = env().await;
-    let values = env.seed.placeholders(&env.app.tokens);
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/auth-custom-id");
-    let all = fixtures(&dir);
-    assert!(all.len() >= 5);
-    for (name, text) in all {
-        let resp =
-            answer::<crate::Family>(handle(&env.app, &request_from_fixture(&text, &values))).await;
-        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
-        assert_eq!(
-            resp.status().as_u16(),
-            expected_status(&name),
-            "{name}: {body}"
-        );
-        if resp.status() == 200 {
-            assert!(
-                env.app
-                    .tokens
-                    .verify_user_token(body["token"].as_str().unwrap())
-                    .is_ok()
-            );
+    for case in fixture_cases("auth-custom-id", 5).await {
+        let body = case.expect(answer::<crate::Family>(handle(&case.app, &case.request)).await);
+        if case.status() == 200 {
+            let token = body["token"].as_str().unwrap();
+            assert!(case.app.tokens.verify_user_token(token).is_ok());
         } else {
-            assert!(body["error"]["code"].is_string(), "{name}: {body}");
+            assert!(body["error"]["code"].is_string(), "{}: {body}", case.name);
         }
     }
 }

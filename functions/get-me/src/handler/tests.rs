@@ -4,10 +4,8 @@ use idlink::function::App;
 use idlink::function::answer;
 use idlink::store::LoginStore;
 use idlink::store::memory::MemoryStore;
-use idlink::testing::{
-    Seed, expected_status, fixtures, request_from_fixture, seed_users, seeded_memory_store,
-    test_tokens,
-};
+use idlink::testing::fixture_cases;
+use idlink::testing::{Seed, seeded_memory_store, test_tokens};
 use idlink::user::LoginCommand;
 use lambda_http::http;
 
@@ -164,20 +162,7 @@ async fn ended_sessions_and_wrong_tokens_get_401() {
 
 #[tokio::test]
 async fn event_fixtures() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/get-me");
-    let all = fixtures(&dir);
-    assert!(all.len() >= 3);
-    for (name, text) in all {
-        let env = env().await;
-        let mut values = env.seed.placeholders(&env.app.tokens);
-        seed_users(&env.app.store, &env.app.tokens, &env.seed, &mut values).await;
-        let resp =
-            answer::<crate::Family>(handle(&env.app, &request_from_fixture(&text, &values))).await;
-        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
-        assert_eq!(
-            resp.status().as_u16(),
-            expected_status(&name),
-            "{name}: {body}"
-        );
+    for case in fixture_cases("get-me", 3).await {
+        case.expect(answer::<crate::Family>(handle(&case.app, &case.request)).await);
     }
 }

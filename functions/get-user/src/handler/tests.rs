@@ -5,10 +5,8 @@ use idlink::function::answer;
 use idlink::identity::CustomId;
 use idlink::store::LoginStore;
 use idlink::store::memory::MemoryStore;
-use idlink::testing::{
-    Seed, expected_status, fixtures, login_user, request_from_fixture, seed_users,
-    seeded_memory_store, test_tokens,
-};
+use idlink::testing::fixture_cases;
+use idlink::testing::{Seed, login_user, seeded_memory_store, test_tokens};
 use idlink::user::LoginCommand;
 use lambda_http::RequestExt;
 use lambda_http::http;
@@ -115,21 +113,8 @@ async fn answers_auth0_shape_to_servers_and_to_the_user_itself() {
 
 #[tokio::test]
 async fn event_fixtures() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/get-user");
-    let all = fixtures(&dir);
-    assert!(all.len() >= 5);
-    for (name, text) in all {
-        let (app, seed) = env().await;
-        let mut values = seed.placeholders(&app.tokens);
-        seed_users(&app.store, &app.tokens, &seed, &mut values).await;
-        let resp =
-            answer::<crate::Family>(handle(&app, &request_from_fixture(&text, &values))).await;
-        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
-        assert_eq!(
-            resp.status().as_u16(),
-            expected_status(&name),
-            "{name}: {body}"
-        );
+    for case in fixture_cases("get-user", 3).await {
+        case.expect(answer::<crate::Family>(handle(&case.app, &case.request)).await);
     }
 }
 

@@ -2,31 +2,18 @@ use super::*;
 use idlink::function::App;
 use idlink::function::NoStore;
 use idlink::function::answer;
-use idlink::testing::{fixtures, request_from_fixture, test_key_json};
+use idlink::testing::fixture_cases;
 use jsonwebtoken::{DecodingKey, Validation, decode, jwk::JwkSet};
-use std::collections::HashMap;
 
 #[tokio::test]
 async fn fixtures_answer_the_key_set() {
-    let tokens = idlink::testing::tokens_from(&test_key_json());
-    let app = App {
-        store: NoStore,
-        tokens,
-    };
-    let keys = app.tokens.keys();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/jwks");
-    let all = fixtures(&dir);
-    assert!(!all.is_empty());
-    for (name, text) in all {
-        let resp =
-            answer::<crate::Family>(handle(&app, &request_from_fixture(&text, &HashMap::new())))
-                .await;
-        assert_eq!(resp.status(), 200, "{name}");
-        let set: JwkSet = serde_json::from_slice(resp.body().as_ref()).unwrap();
+    for case in fixture_cases("jwks", 1).await {
+        let body = case.expect(answer::<crate::Family>(handle(&case.app, &case.request)).await);
+        let set: JwkSet = serde_json::from_value(body).unwrap();
         assert_eq!(set.keys.len(), 1);
         assert_eq!(
             set.keys[0].common.key_id.as_deref(),
-            Some(keys.signing().kid.as_str())
+            Some(case.app.tokens.keys().signing().kid.as_str())
         );
     }
 }

@@ -4,10 +4,8 @@ use idlink::function::answer;
 use idlink::identity::ProjectId;
 use idlink::store::UserStore;
 use idlink::store::memory::MemoryStore;
-use idlink::testing::{
-    Seed, expected_status, fixtures, login_user, request_from_fixture, seed_users,
-    seeded_memory_store, test_tokens,
-};
+use idlink::testing::fixture_cases;
+use idlink::testing::{Seed, login_user, seeded_memory_store, test_tokens};
 use lambda_http::http;
 use serde_json::Value;
 
@@ -223,25 +221,10 @@ async fn bad_input_and_credentials() {
 
 #[tokio::test]
 async fn event_fixtures() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/link-external-id");
-    let all = fixtures(&dir);
-    assert!(all.len() >= 5);
-    for (name, text) in all {
-        // A fresh store per fixture: each describes one request against the same starting state.
-        let env = env().await;
-        let mut values = env.seed.placeholders(&env.app.tokens);
-        seed_users(&env.app.store, &env.app.tokens, &env.seed, &mut values).await;
-        let resp =
-            answer::<crate::Family>(handle(&env.app, &request_from_fixture(&text, &values))).await;
-        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
-        assert_eq!(
-            resp.status().as_u16(),
-            expected_status(&name),
-            "{name}: {body}"
-        );
-        if resp.status() != 200 {
-            assert!(body["error"]["code"].is_string(), "{name}");
+    for case in fixture_cases("link-external-id", 5).await {
+        let body = case.expect(answer::<crate::Family>(handle(&case.app, &case.request)).await);
+        if case.status() != 200 {
+            assert!(body["error"]["code"].is_string(), "{}", case.name);
         }
     }
 }

@@ -2,9 +2,9 @@ use super::*;
 use idlink::function::answer;
 use idlink::store::UserStore;
 use idlink::store::memory::MemoryStore;
+use idlink::testing::fixture_cases;
 use idlink::testing::{
-    BrokenStore, Seed, expected_partner_code, expected_status, fixtures, login_user,
-    request_from_fixture, seed_partner, seeded_memory_store, test_key_json, test_tokens,
+    BrokenStore, Seed, expected_partner_code, login_user, seeded_memory_store, test_tokens,
     tokens_from,
 };
 use idlink::user::LoginCommand;
@@ -129,36 +129,19 @@ async fn an_ended_session_cannot_link() {
 
 #[tokio::test]
 async fn event_fixtures_cover_every_code_of_the_endpoint() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/link-identifier");
-    let all = fixtures(&dir);
-    assert!(all.len() >= 12);
-    for (name, text) in all {
-        let keys = test_key_json();
-        let (store, seed) = seeded_memory_store().await;
-        let app = idlink::function::App {
-            store,
-            tokens: tokens_from(&keys),
-        };
-        let mut values = seed.placeholders(&app.tokens);
-        seed_partner(&app.store, &app.tokens, &seed, &mut values).await;
-        let req = request_from_fixture(&text, &values);
-        let resp = if name.contains("ER999") {
-            let broken = idlink::function::App {
+    for case in fixture_cases("link-identifier", 12).await {
+        let resp = if case.name.contains("ER999") {
+            let broken = App {
                 store: BrokenStore,
-                tokens: tokens_from(&keys),
+                tokens: tokens_from(&case.keys),
             };
-            answer::<crate::Family>(handle(&broken, &req)).await
+            answer::<crate::Family>(handle(&broken, &case.request)).await
         } else {
-            answer::<crate::Family>(handle(&app, &req)).await
+            answer::<crate::Family>(handle(&case.app, &case.request)).await
         };
-        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
-        assert_eq!(
-            resp.status().as_u16(),
-            expected_status(&name),
-            "{name}: {body}"
-        );
-        if let Some(code) = expected_partner_code(&name) {
-            assert_eq!(body["code"], code, "{name}");
+        let body = case.expect(resp);
+        if let Some(code) = expected_partner_code(&case.name) {
+            assert_eq!(body["code"], code, "{}", case.name);
             assert!(body["message"].is_string() && body["solution"].is_string());
         }
     }

@@ -4,10 +4,8 @@ use idlink::function::answer;
 use idlink::identity::{CustomId, ExternalAccountId, ProjectId};
 use idlink::store::memory::MemoryStore;
 use idlink::store::{LinkStore, LoginStore, SingleLink, UserStore};
-use idlink::testing::{
-    Seed, expected_status, fixtures, link_token, login_user, request_from_fixture, seed_users,
-    seeded_memory_store, test_tokens,
-};
+use idlink::testing::fixture_cases;
+use idlink::testing::{Seed, link_token, login_user, seeded_memory_store, test_tokens};
 use idlink::user::{LoginCommand, User};
 use lambda_http::RequestExt;
 use lambda_http::http;
@@ -537,23 +535,11 @@ async fn linking_a_users_own_main_identity_is_auth0s_same_identity_400() {
 
 #[tokio::test]
 async fn event_fixtures() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/link-identity");
-    let all = fixtures(&dir);
-    assert!(all.len() >= 6);
-    for (name, text) in all {
-        let env = env().await;
-        let mut values = env.seed.placeholders(&env.app.tokens);
-        seed_users(&env.app.store, &env.app.tokens, &env.seed, &mut values).await;
-        let resp =
-            answer::<crate::Family>(handle(&env.app, &request_from_fixture(&text, &values))).await;
-        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
-        assert_eq!(
-            resp.status().as_u16(),
-            expected_status(&name),
-            "{name}: {body}"
-        );
-        if resp.status().as_u16() >= 400 {
-            assert_eq!(body["statusCode"], resp.status().as_u16(), "{name}");
+    for case in fixture_cases("link-identity", 6).await {
+        let body = case.expect(answer::<crate::Family>(handle(&case.app, &case.request)).await);
+        if case.status() >= 400 {
+            assert_eq!(body["statusCode"], case.status(), "{}", case.name);
+            assert!(body["errorCode"].is_string(), "{}", case.name);
         }
     }
 }

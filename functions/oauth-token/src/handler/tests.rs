@@ -5,10 +5,8 @@ use idlink::function::answer;
 use idlink::identity::CustomId;
 use idlink::store::LoginStore;
 use idlink::store::memory::MemoryStore;
-use idlink::testing::{
-    Seed, expected_status, fixtures, link_token, login_user, request_from_fixture, seed_users,
-    seeded_memory_store, test_tokens,
-};
+use idlink::testing::fixture_cases;
+use idlink::testing::{Seed, link_token, login_user, seeded_memory_store, test_tokens};
 use idlink::user::LoginCommand;
 use lambda_http::http;
 
@@ -208,26 +206,28 @@ async fn refusals_follow_rfc_6749() {
 
 #[tokio::test]
 async fn event_fixtures() {
-    let (app, seed) = app().await;
-    let mut values = seed.placeholders(&app.tokens);
-    seed_users(&app.store, &app.tokens, &seed, &mut values).await;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/oauth-token");
-    let all = fixtures(&dir);
-    assert!(all.len() >= 3);
-    for (name, text) in all {
-        let (status, body, _) = call(&app, request_from_fixture(&text, &values)).await;
-        assert_eq!(status, expected_status(&name), "{name}: {body}");
-        if status == 200 {
+    for case in fixture_cases("oauth-token", 3).await {
+        let body = case.expect(answer::<crate::Family>(handle(&case.app, &case.request)).await);
+        if case.status() == 200 {
             let token = body["access_token"].as_str().unwrap();
-            if name.contains("token-exchange") {
-                assert!(app.tokens.verify_link_token(token).is_ok(), "{name}");
+            if case.name.contains("token-exchange") {
+                assert!(
+                    case.app.tokens.verify_link_token(token).is_ok(),
+                    "{}",
+                    case.name
+                );
             } else {
-                assert!(app.tokens.verify_server_token(token).is_ok(), "{name}");
+                assert!(
+                    case.app.tokens.verify_server_token(token).is_ok(),
+                    "{}",
+                    case.name
+                );
             }
         } else {
             assert!(
                 body["error"].is_string() && body["error_description"].is_string(),
-                "{name}"
+                "{}",
+                case.name
             );
         }
     }
