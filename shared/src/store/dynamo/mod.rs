@@ -1,4 +1,4 @@
-//! The DynamoDB adapter. `AttributeValue` stays in this file.
+//! The DynamoDB adapter. `AttributeValue` stays in this module.
 //!
 //! Single table, string keys `PK`/`SK`:
 //! - `USER#<uid>` / `PROFILE`: the user's profile (project, nickname, attributes, versions, times).
@@ -8,6 +8,10 @@
 //!
 //! Every uniqueness rule is a condition inside the write that creates the item; nothing reads first
 //! to decide whether a value is free.
+//!
+//! Item mapping (keys, `AttributeValue` ↔ domain types) lives in `items`.
+
+mod items;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,28 +23,27 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
 };
 
-use crate::attribute::{AttrType, Attribute, Permission};
-use crate::client::{ClientId, Project, Scope, SecretHash, ServerClient};
+use crate::attribute::Attribute;
+use crate::client::{ClientId, Project, ServerClient};
 use crate::error::{Error, Result};
-use crate::identity::{
-    CustomId, IdentityKey, MAX_IDENTIFIER_BYTES, Nickname, ProjectId, Provider, UserId,
-};
+use crate::identity::{IdentityKey, ProjectId, UserId};
 use crate::partner::ApiKeyHash;
 use crate::store::accounts::{
-    AccountStore, LinkIdentity, MAX_IDENTITIES_PER_USER, Merge, Unlink, Unlinked, already_held,
-    apply_merge, apply_unlink, check_identity_room, check_session, is_reserved, plan_merge,
-    plan_unlink, standalone_user,
+    AccountStore, LinkIdentity, Merge, Unlink, Unlinked, already_held, apply_merge, apply_unlink,
+    check_identity_room, check_session, is_reserved, plan_merge, plan_unlink, standalone_user,
 };
 use crate::store::{
     ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleLink, UserStore,
     link_verdict,
 };
 use crate::user::{LoginCommand, LoginOutcome, User, UserWithIdentities};
-
-type Item = HashMap<String, AttributeValue>;
-
-const PROFILE: &str = "PROFILE";
-const MARKER_SK: &str = "IDENT";
+use items::{
+    Item, PROFILE, api_key_item, api_key_key, api_key_project_from_item, attribute_to_av,
+    attributes_av, client_from_item, client_item, client_key, get_s, identity_from_item,
+    identity_item, identity_key, link_proof_item, marker_item, marker_key, marker_pk, n, owner_of,
+    profile_item, profile_key, project_from_item, project_item, project_key, req_n, req_s, s,
+    user_from_item, user_pk,
+};
 /// Attempts of a login that keeps meeting concurrent writers before it answers "retry later".
 const MAX_ATTEMPTS: u32 = 6;
 
@@ -65,230 +68,6 @@ impl DynamoStore {
     pub fn table(&self) -> &str {
         &self.table
     }
-}
-
-// ---- keys -------------------------------------------------------------------------------------
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn user_pk(id: UserId) -> String {
-    format!("USER#{id}")
-}
-
-fn ident_sk(key: &IdentityKey) -> String {
-    format!("IDENT#{}#{}", key.provider.as_str(), key.subject.as_str())
-}
-
-fn marker_pk(project: ProjectId, key: &IdentityKey) -> String {
-    format!(
-        "IDENT#{project}#{}#{}",
-        key.provider.as_str(),
-        key.subject.as_str()
-    )
-}
-
-/// DynamoDB's key limits, in UTF-8 bytes.
-const MAX_PARTITION_KEY_BYTES: usize = 2048;
-const MAX_SORT_KEY_BYTES: usize = 1024;
-/// The longest keys built from input, from the parsers' limits: a project is a hyphenated UUID,
-/// a provider at most 64 ASCII bytes, a subject at most `MAX_IDENTIFIER_BYTES`.
-const LONGEST_MARKER_PK: usize =
-    "IDENT#".len() + 36 + "#".len() + Provider::MAX_CHARS + "#".len() + MAX_IDENTIFIER_BYTES;
-const LONGEST_IDENT_SK: usize =
-    "IDENT#".len() + Provider::MAX_CHARS + "#".len() + MAX_IDENTIFIER_BYTES;
-const _: () = assert!(LONGEST_MARKER_PK <= MAX_PARTITION_KEY_BYTES);
-const _: () = assert!(LONGEST_IDENT_SK <= MAX_SORT_KEY_BYTES);
-
-/// DynamoDB's item limit and the most one Query answers before it pages.
-const MAX_ITEM_BYTES: usize = 400 * 1024;
-const MAX_QUERY_BYTES: usize = 1024 * 1024;
-/// Generous upper bounds of the items a user's partition holds, from the parsers' limits (an
-/// attribute name counts its bytes, a map entry or number at most ~25 bytes of overhead).
-const LARGEST_ATTRIBUTE_BYTES: usize =
-    Attribute::MAX_KEY_CHARS + Attribute::MAX_VALUE_BYTES + "tserverpprivateroov".len() + 64;
-const LARGEST_PROFILE_BYTES: usize = Attribute::MAX_PER_USER * LARGEST_ATTRIBUTE_BYTES
-    + 2 * MAX_IDENTIFIER_BYTES // custom_id, external_id
-    + Nickname::MAX_BYTES
-    + 4096; // keys, project, partner hash, counters, times, attribute names
-const LARGEST_IDENTITY_ITEM_BYTES: usize = 2 * LONGEST_IDENT_SK + "USER#".len() + 36 + 256;
-const _: () = assert!(LARGEST_PROFILE_BYTES <= MAX_ITEM_BYTES);
-const _: () = assert!(
-    LARGEST_PROFILE_BYTES + MAX_IDENTITIES_PER_USER * LARGEST_IDENTITY_ITEM_BYTES
-        <= MAX_QUERY_BYTES
-);
-
-fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
-}
-
-fn profile_key(id: UserId) -> Item {
-    key(user_pk(id), PROFILE)
-}
-
-fn marker_key(project: ProjectId, ident: &IdentityKey) -> Item {
-    key(marker_pk(project, ident), MARKER_SK)
-}
-
-// ---- item mapping -----------------------------------------------------------------------------
-
-fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
-}
-
-fn req_s<'a>(item: &'a Item, name: &str) -> Result<&'a str> {
-    get_s(item, name).ok_or_else(|| corrupt(name))
-}
-
-fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<Option<T>> {
-    match item.get(name) {
-        None => Ok(None),
-        Some(v) => v
-            .as_n()
-            .ok()
-            .and_then(|x| x.parse().ok())
-            .map(Some)
-            .ok_or_else(|| corrupt(name)),
-    }
-}
-
-fn req_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T> {
-    get_n(item, name)?.ok_or_else(|| corrupt(name))
-}
-
-fn corrupt(name: &str) -> Error {
-    Error::internal(format!("stored item has a missing or malformed `{name}`"))
-}
-
-fn attribute_to_av(a: &Attribute) -> AttributeValue {
-    AttributeValue::M(HashMap::from([
-        ("t".to_owned(), s(a.attr_type.as_str())),
-        ("p".to_owned(), s(a.permission.as_str())),
-        ("ro".to_owned(), AttributeValue::Bool(a.read_only)),
-        ("v".to_owned(), s(a.value_json())),
-    ]))
-}
-
-fn attributes_av(attributes: &[Attribute]) -> AttributeValue {
-    AttributeValue::M(
-        attributes
-            .iter()
-            .map(|a| (a.key().to_owned(), attribute_to_av(a)))
-            .collect(),
-    )
-}
-
-fn attribute_from_av(k: &str, v: &AttributeValue) -> Result<Attribute> {
-    let m = v.as_m().map_err(|_| corrupt("attrs"))?;
-    let attr_type = get_s(m, "t")
-        .and_then(AttrType::from_str_opt)
-        .ok_or_else(|| corrupt("attrs.t"))?;
-    let permission = get_s(m, "p")
-        .and_then(Permission::from_str_opt)
-        .ok_or_else(|| corrupt("attrs.p"))?;
-    let read_only = m
-        .get("ro")
-        .and_then(|b| b.as_bool().ok())
-        .copied()
-        .unwrap_or(false);
-    Ok(Attribute::from_trusted(
-        k.to_owned(),
-        attr_type,
-        permission,
-        read_only,
-        req_s(m, "v")?.to_owned(),
-    ))
-}
-
-fn profile_item(u: &User) -> Item {
-    let mut item = profile_key(u.id);
-    item.insert("kind".into(), s("user"));
-    item.insert("project".into(), s(u.project.to_string()));
-    if let Some(c) = &u.custom_id {
-        item.insert("custom_id".into(), s(c.as_str()));
-    }
-    if let Some(nick) = &u.nickname {
-        item.insert("nickname".into(), s(nick.as_str()));
-    }
-    if let Some(x) = &u.external_id {
-        item.insert("external_id".into(), s(x.as_str()));
-    }
-    if let Some(x) = &u.partner_id {
-        item.insert("partner_id".into(), s(x.as_str()));
-    }
-    item.insert("attrs".into(), attributes_av(&u.attributes));
-    item.insert("sv".into(), n(u.session_version));
-    item.insert("ver".into(), n(u.version));
-    item.insert("created".into(), n(u.created_at));
-    item.insert("updated".into(), n(u.updated_at));
-    item.insert("last_login".into(), n(u.last_login));
-    item
-}
-
-/// `None` for a tombstone (a user merged into another).
-fn user_from_item(item: &Item) -> Result<Option<User>> {
-    if item.contains_key("merged_into") {
-        return Ok(None);
-    }
-    let id = req_s(item, "PK")?
-        .strip_prefix("USER#")
-        .ok_or_else(|| corrupt("PK"))?;
-    let mut attributes = Vec::new();
-    if let Some(AttributeValue::M(m)) = item.get("attrs") {
-        for (k, v) in m {
-            attributes.push(attribute_from_av(k, v)?);
-        }
-        attributes.sort_by(|a, b| a.key().cmp(b.key()));
-    }
-    Ok(Some(User {
-        id: UserId::parse(id).map_err(|_| corrupt("PK"))?,
-        project: ProjectId::parse(req_s(item, "project")?).map_err(|_| corrupt("project"))?,
-        custom_id: get_s(item, "custom_id").map(|c| CustomId::from_trusted(c.to_owned())),
-        nickname: get_s(item, "nickname").map(|x| Nickname::from_trusted(x.to_owned())),
-        external_id: get_s(item, "external_id").map(str::to_owned),
-        partner_id: get_s(item, "partner_id").map(str::to_owned),
-        attributes,
-        session_version: req_n(item, "sv")?,
-        version: req_n(item, "ver")?,
-        created_at: req_n(item, "created")?,
-        updated_at: req_n(item, "updated")?,
-        last_login: req_n(item, "last_login")?,
-    }))
-}
-
-fn identity_from_item(item: &Item) -> Result<IdentityKey> {
-    Ok(IdentityKey::from_trusted(
-        req_s(item, "provider")?.to_owned(),
-        req_s(item, "subject")?.to_owned(),
-    ))
-}
-
-fn marker_item(project: ProjectId, ident: &IdentityKey, owner: UserId, now: i64) -> Item {
-    let mut item = marker_key(project, ident);
-    item.insert("kind".into(), s("marker"));
-    item.insert("user_id".into(), s(owner.to_string()));
-    item.insert("created".into(), n(now));
-    item
-}
-
-fn identity_item(owner: UserId, ident: &IdentityKey, now: i64) -> Item {
-    let mut item = key(user_pk(owner), &ident_sk(ident));
-    item.insert("kind".into(), s("identity"));
-    item.insert("provider".into(), s(ident.provider.as_str()));
-    item.insert("subject".into(), s(ident.subject.as_str()));
-    item.insert("linked".into(), n(now));
-    item
-}
-
-fn owner_of(item: &Item) -> Result<UserId> {
-    UserId::parse(req_s(item, "user_id")?).map_err(|_| corrupt("user_id"))
 }
 
 // ---- errors -----------------------------------------------------------------------------------
@@ -813,13 +592,10 @@ impl UserStore for DynamoStore {
 
 impl ApiKeyStore for DynamoStore {
     async fn put_api_key(&self, key: &ApiKeyHash, project: ProjectId) -> Result<()> {
-        let mut item = self::key(format!("APIKEY#{}", key.as_str()), "APIKEY");
-        item.insert("kind".into(), s("api_key"));
-        item.insert("project".into(), s(project.to_string()));
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(api_key_item(key, project)))
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await
@@ -828,33 +604,19 @@ impl ApiKeyStore for DynamoStore {
     }
 
     async fn api_key_project(&self, key: &ApiKeyHash) -> Result<Option<ProjectId>> {
-        let Some(item) = self
-            .get(self::key(format!("APIKEY#{}", key.as_str()), "APIKEY"))
+        self.get(api_key_key(key))
             .await?
-        else {
-            return Ok(None);
-        };
-        ProjectId::parse(req_s(&item, "project")?)
-            .map(Some)
-            .map_err(|_| corrupt("project"))
+            .map(|item| api_key_project_from_item(&item))
+            .transpose()
     }
 }
 
 impl ClientStore for DynamoStore {
     async fn put_project(&self, p: &Project) -> Result<()> {
-        let mut item = key(format!("PROJECT#{}", p.id), "PROJECT");
-        item.insert("kind".into(), s("project"));
-        item.insert("name".into(), s(p.name.as_str()));
-        if let Some(x) = p.publisher_id {
-            item.insert("publisher_id".into(), n(x));
-        }
-        if let Some(x) = p.publisher_project_id {
-            item.insert("publisher_project_id".into(), n(x));
-        }
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(project_item(p)))
             .send()
             .await
             .map_err(store_error)?;
@@ -862,30 +624,17 @@ impl ClientStore for DynamoStore {
     }
 
     async fn get_project(&self, id: ProjectId) -> Result<Option<Project>> {
-        let Some(item) = self.get(key(format!("PROJECT#{id}"), "PROJECT")).await? else {
-            return Ok(None);
-        };
-        Ok(Some(Project {
-            id,
-            name: req_s(&item, "name")?.to_owned(),
-            publisher_id: get_n(&item, "publisher_id")?,
-            publisher_project_id: get_n(&item, "publisher_project_id")?,
-        }))
+        self.get(project_key(id))
+            .await?
+            .map(|item| project_from_item(id, &item))
+            .transpose()
     }
 
     async fn put_client(&self, c: &ServerClient) -> Result<()> {
-        let mut item = key(format!("CLIENT#{}", c.id.as_str()), "CLIENT");
-        item.insert("kind".into(), s("client"));
-        item.insert("project".into(), s(c.project.to_string()));
-        item.insert(
-            "secret_hash".into(),
-            AttributeValue::B(c.secret_hash.as_bytes().to_vec().into()),
-        );
-        item.insert("scopes".into(), s(Scope::join(&c.scopes)));
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(client_item(c)))
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await
@@ -894,22 +643,10 @@ impl ClientStore for DynamoStore {
     }
 
     async fn get_client(&self, id: &ClientId) -> Result<Option<ServerClient>> {
-        let Some(item) = self
-            .get(key(format!("CLIENT#{}", id.as_str()), "CLIENT"))
+        self.get(client_key(id))
             .await?
-        else {
-            return Ok(None);
-        };
-        let hash = item
-            .get("secret_hash")
-            .and_then(|v| v.as_b().ok())
-            .ok_or_else(|| corrupt("secret_hash"))?;
-        Ok(Some(ServerClient {
-            id: id.clone(),
-            project: ProjectId::parse(req_s(&item, "project")?).map_err(|_| corrupt("project"))?,
-            secret_hash: SecretHash::from_bytes(hash.as_ref().to_vec()),
-            scopes: Scope::parse_list(req_s(&item, "scopes")?).map_err(|_| corrupt("scopes"))?,
-        }))
+            .map(|item| client_from_item(id, &item))
+            .transpose()
     }
 }
 
@@ -975,7 +712,7 @@ impl DynamoStore {
         now: i64,
     ) -> Result<[TransactWriteItem; 2]> {
         Ok([
-            self.delete(key(user_pk(from), &ident_sk(ident)), "attribute_exists(PK)")?,
+            self.delete(identity_key(from, ident), "attribute_exists(PK)")?,
             self.put(
                 identity_item(to, ident, now),
                 Some("attribute_not_exists(PK)"),
@@ -1128,13 +865,10 @@ impl AccountStore for DynamoStore {
             )?);
             let proof_index = items.len();
             if let Some(proof) = &cmd.proof {
-                let mut item = key(format!("LINKPROOF#{}", proof.jti), "LINKPROOF");
-                item.insert("kind".into(), s("link_proof"));
-                item.insert(
-                    crate::store::schema::TTL_ATTRIBUTE.into(),
-                    n(proof.expires_at),
-                );
-                items.push(self.put(item, Some("attribute_not_exists(PK)"))?);
+                items.push(self.put(
+                    link_proof_item(&proof.jti, proof.expires_at),
+                    Some("attribute_not_exists(PK)"),
+                )?);
             }
             match transact(self, items).await? {
                 TxOutcome::Done => return Ok(after),
@@ -1196,26 +930,5 @@ impl AccountStore for DynamoStore {
         Err(Error::Unavailable(
             "unlink kept meeting concurrent writers".into(),
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_longest_identity_makes_keys_within_dynamodbs_limits() {
-        let identity = IdentityKey::social(
-            &"p".repeat(Provider::MAX_CHARS),
-            &serde_json::json!("\u{1D11E}".repeat(MAX_IDENTIFIER_BYTES / 4)),
-        )
-        .unwrap();
-        let (pk, sk) = (
-            marker_pk(ProjectId::new_random(), &identity),
-            ident_sk(&identity),
-        );
-        assert_eq!((pk.len(), sk.len()), (LONGEST_MARKER_PK, LONGEST_IDENT_SK));
-        assert!(pk.len() <= MAX_PARTITION_KEY_BYTES && sk.len() <= MAX_SORT_KEY_BYTES);
-        assert!(user_pk(UserId::new_random()).len() <= MAX_PARTITION_KEY_BYTES);
     }
 }
