@@ -14,14 +14,17 @@
 mod items;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
+
+use aws_sdk_dynamodb::types::ReturnValue;
 
 use crate::attribute::Attribute;
 use crate::client::{ClientId, Project, ServerClient};
@@ -40,12 +43,10 @@ use crate::user::{LoginCommand, LoginOutcome, User, UserWithIdentities};
 use items::{
     Item, PROFILE, api_key_item, api_key_key, api_key_project_from_item, attribute_to_av,
     attributes_av, client_from_item, client_item, client_key, get_s, identity_from_item,
-    identity_item, identity_key, link_proof_item, marker_item, marker_key, marker_pk, n, owner_of,
-    profile_item, profile_key, project_from_item, project_item, project_key, req_n, req_s, s,
-    user_from_item, user_pk,
+    identity_item, identity_key, is_tombstone, link_proof_item, marker_item, marker_key, marker_pk,
+    n, owner_of, profile_item, profile_key, project_from_item, project_item, project_key, req_n,
+    req_s, s, user_from_item, user_pk,
 };
-/// Attempts of a login that keeps meeting concurrent writers before it answers "retry later".
-const MAX_ATTEMPTS: u32 = 6;
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -69,6 +70,20 @@ impl DynamoStore {
         &self.table
     }
 }
+
+// ---- conditions -------------------------------------------------------------------------------
+
+/// The item does not exist yet: a uniqueness marker, a new user's items, a single-use proof.
+const NEW_ITEM: &str = "attribute_not_exists(PK)";
+/// The item is still there: an identity item about to move to another user.
+const STILL_EXISTS: &str = "attribute_exists(PK)";
+/// The profile exists and was not merged away: a login or link writes only to a live user.
+const LIVE_USER: &str = "attribute_exists(PK) AND attribute_not_exists(merged_into)";
+/// `ver` as read: every account-linking write is conditioned on it, so any write in between
+/// (a login, a link, another merge) cancels this one and it is planned again.
+const SAME_VERSION: &str = "ver = :ver AND attribute_not_exists(merged_into)";
+/// The marker still points at the user it is moved away from.
+const STILL_OWNED_BY_FROM: &str = "user_id = :from";
 
 // ---- errors -----------------------------------------------------------------------------------
 
@@ -98,58 +113,34 @@ where
     }
 }
 
-/// What a cancelled transaction says about each of its items, by index.
-enum TxOutcome {
-    Done,
-    /// Conditional checks that failed, by item index.
-    ConditionFailed(Vec<usize>),
-    /// Lost a race with another transaction: try again.
-    Conflict,
+// ---- retrying writes that meet concurrent writers ---------------------------------------------
+
+/// Attempts of a write that keeps meeting concurrent writers before it answers "retry later".
+const MAX_ATTEMPTS: u32 = 6;
+
+/// What one attempt of a write decided.
+enum Retry<T> {
+    Done(T),
+    /// The state moved under this attempt (a concurrent writer): decide again from a fresh read.
+    Again,
 }
 
-async fn transact(store: &DynamoStore, items: Vec<TransactWriteItem>) -> Result<TxOutcome> {
-    match store
-        .client
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .send()
-        .await
-    {
-        Ok(_) => Ok(TxOutcome::Done),
-        Err(SdkError::ServiceError(ctx))
-            if matches!(
-                ctx.err(),
-                TransactWriteItemsError::TransactionCanceledException(_)
-            ) =>
-        {
-            let TransactWriteItemsError::TransactionCanceledException(c) = ctx.err() else {
-                unreachable!("matched above")
-            };
-            let reasons = c.cancellation_reasons();
-            let failed: Vec<usize> = reasons
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                .map(|(i, _)| i)
-                .collect();
-            if !failed.is_empty() {
-                return Ok(TxOutcome::ConditionFailed(failed));
-            }
-            let conflict = reasons.iter().any(|r| {
-                matches!(
-                    r.code(),
-                    Some("TransactionConflict") | Some("ThrottlingError")
-                )
-            });
-            if conflict {
-                Ok(TxOutcome::Conflict)
-            } else {
-                Err(Error::internal(SdkError::ServiceError(ctx)))
-            }
+/// Runs `attempt` until it is done or fails, pausing between attempts; after `MAX_ATTEMPTS`
+/// the `operation` answers "retry later" (503).
+async fn retrying<T, F, Fut>(operation: &str, mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Retry<T>>>,
+{
+    for n in 0..MAX_ATTEMPTS {
+        match attempt().await? {
+            Retry::Done(value) => return Ok(value),
+            Retry::Again => backoff(n).await,
         }
-        Err(e) if e.code() == Some("TransactionConflictException") => Ok(TxOutcome::Conflict),
-        Err(e) => Err(store_error(e)),
     }
+    Err(Error::Unavailable(
+        format!("{operation} kept meeting concurrent writers").into(),
+    ))
 }
 
 /// Small randomised pause before another attempt, so racing callers spread out.
@@ -159,7 +150,179 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
-// ---- the profile update a login makes ---------------------------------------------------------
+// ---- transactions -----------------------------------------------------------------------------
+
+/// What a cancelled transaction says about each of its items, by index.
+enum TxOutcome {
+    Done,
+    /// Conditional checks that failed, by item index.
+    ConditionFailed(Vec<usize>),
+    /// Lost a race with another transaction: try again.
+    Conflict,
+}
+
+impl DynamoStore {
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<TxOutcome> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(TxOutcome::Done),
+            Err(SdkError::ServiceError(ctx))
+                if matches!(
+                    ctx.err(),
+                    TransactWriteItemsError::TransactionCanceledException(_)
+                ) =>
+            {
+                let TransactWriteItemsError::TransactionCanceledException(c) = ctx.err() else {
+                    unreachable!("matched above")
+                };
+                let reasons = c.cancellation_reasons();
+                let failed: Vec<usize> = reasons
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                    .map(|(i, _)| i)
+                    .collect();
+                if !failed.is_empty() {
+                    return Ok(TxOutcome::ConditionFailed(failed));
+                }
+                let conflict = reasons.iter().any(|r| {
+                    matches!(
+                        r.code(),
+                        Some("TransactionConflict") | Some("ThrottlingError")
+                    )
+                });
+                if conflict {
+                    Ok(TxOutcome::Conflict)
+                } else {
+                    Err(Error::internal(SdkError::ServiceError(ctx)))
+                }
+            }
+            Err(e) if e.code() == Some("TransactionConflictException") => Ok(TxOutcome::Conflict),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// The one way a whole item is put: `condition` is one of the constants above, or `None`
+    /// for an unconditional write.
+    fn put_request(&self, item: Item, condition: Option<&str>) -> Result<Put> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(Error::internal)
+    }
+
+    /// A put inside a transaction.
+    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
+        Ok(TransactWriteItem::builder()
+            .put(self.put_request(item, condition)?)
+            .build())
+    }
+
+    /// A put on its own (admin writes): a failed condition is not a domain answer here.
+    async fn put_alone(&self, item: Item, condition: Option<&str>) -> Result<()> {
+        let put = self.put_request(item, condition)?;
+        self.client
+            .put_item()
+            .table_name(put.table_name)
+            .set_item(Some(put.item))
+            .set_condition_expression(put.condition_expression)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn update(
+        &self,
+        key: Item,
+        expression: String,
+        condition: &str,
+        names: HashMap<String, String>,
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn delete(&self, key: Item, condition: &str) -> Result<TransactWriteItem> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(condition)
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+}
+
+// ---- reads ------------------------------------------------------------------------------------
+
+impl DynamoStore {
+    async fn get(&self, key: Item) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(out.item)
+    }
+
+    /// Reads several items in one round trip, keyed by their `PK`.
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<HashMap<String, Item>> {
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(Error::internal)?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, request)
+            .send()
+            .await
+            .map_err(store_error)?;
+        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
+            return Err(Error::Unavailable(
+                "batch read left keys unprocessed".into(),
+            ));
+        }
+        let mut by_pk = HashMap::new();
+        for item in out
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default()
+        {
+            by_pk.insert(req_s(&item, "PK")?.to_owned(), item);
+        }
+        Ok(by_pk)
+    }
+}
+
+// ---- the login --------------------------------------------------------------------------------
+
+/// The profile still has room for the login's attributes.
+const ROOM_FOR_ATTRIBUTES: &str = "size(attrs) <= :cap";
+/// The profile is the one read before the write.
+const VERSION_AS_READ: &str = "ver = :ver";
 
 struct ProfileUpdate {
     expression: String,
@@ -183,9 +346,9 @@ fn login_update(cmd: &LoginCommand) -> ProfileUpdate {
         names.insert(format!("#a{i}"), a.key().to_owned());
         values.insert(format!(":a{i}"), attribute_to_av(a));
     }
-    let mut condition = "attribute_exists(PK) AND attribute_not_exists(merged_into)".to_owned();
+    let mut condition = LIVE_USER.to_owned();
     if !cmd.attributes.is_empty() {
-        condition.push_str(" AND size(attrs) <= :cap");
+        condition = format!("{condition} AND {ROOM_FOR_ATTRIBUTES}");
         values.insert(
             ":cap".into(),
             n(Attribute::MAX_PER_USER.saturating_sub(cmd.attributes.len())),
@@ -204,35 +367,7 @@ fn login_update(cmd: &LoginCommand) -> ProfileUpdate {
     }
 }
 
-enum Attempt {
-    Done(LoginOutcome),
-    Again,
-}
-
 impl DynamoStore {
-    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned))
-            .build()
-            .map_err(Error::internal)?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    async fn get(&self, key: Item) -> Result<Option<Item>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(out.item)
-    }
-
     /// Who owns the custom ID and (if given) the social identity: one round trip either way.
     async fn read_owners(
         &self,
@@ -264,7 +399,11 @@ impl DynamoStore {
         Ok((owner, social_owner))
     }
 
-    async fn first_login(&self, cmd: &LoginCommand, custom: &IdentityKey) -> Result<Attempt> {
+    async fn first_login(
+        &self,
+        cmd: &LoginCommand,
+        custom: &IdentityKey,
+    ) -> Result<Retry<LoginOutcome>> {
         let user = User {
             id: UserId::new_random(),
             project: cmd.project,
@@ -279,24 +418,29 @@ impl DynamoStore {
             updated_at: cmd.now,
             last_login: cmd.now,
         };
-        let absent = Some("attribute_not_exists(PK)");
         let mut items = vec![
-            self.put(marker_item(cmd.project, custom, user.id, cmd.now), absent)?,
-            self.put(profile_item(&user), absent)?,
+            self.put(
+                marker_item(cmd.project, custom, user.id, cmd.now),
+                Some(NEW_ITEM),
+            )?,
+            self.put(profile_item(&user), Some(NEW_ITEM))?,
             self.put(identity_item(user.id, custom, cmd.now), None)?,
         ];
         if let Some(social) = &cmd.social {
-            items.push(self.put(marker_item(cmd.project, social, user.id, cmd.now), absent)?);
+            items.push(self.put(
+                marker_item(cmd.project, social, user.id, cmd.now),
+                Some(NEW_ITEM),
+            )?);
             items.push(self.put(identity_item(user.id, social, cmd.now), None)?);
         }
-        match transact(self, items).await? {
-            TxOutcome::Done => Ok(Attempt::Done(LoginOutcome {
+        match self.transact(items).await? {
+            TxOutcome::Done => Ok(Retry::Done(LoginOutcome {
                 user,
                 created: true,
             })),
             // Someone created this custom ID first (the re-read finds that user), or the social
             // identity was taken meanwhile (the re-read reports whose it is).
-            TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Attempt::Again),
+            TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Retry::Again),
         }
     }
 
@@ -305,7 +449,7 @@ impl DynamoStore {
         cmd: &LoginCommand,
         owner: UserId,
         link_social: Option<&IdentityKey>,
-    ) -> Result<Attempt> {
+    ) -> Result<Retry<LoginOutcome>> {
         let update = login_update(cmd);
         let Some(social) = link_social else {
             let result = self
@@ -324,18 +468,18 @@ impl DynamoStore {
                 Ok(out) => {
                     let item = out.attributes.unwrap_or_default();
                     match user_from_item(&item)? {
-                        Some(user) => Ok(Attempt::Done(LoginOutcome {
+                        Some(user) => Ok(Retry::Done(LoginOutcome {
                             user,
                             created: false,
                         })),
-                        None => Ok(Attempt::Again),
+                        None => Ok(Retry::Again),
                     }
                 }
                 Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
                     self.explain_profile_refusal(owner).await
                 }
                 // A transaction (a merge, a concurrent first login) holds the item: go again.
-                Err(e) if e.code() == Some("TransactionConflictException") => Ok(Attempt::Again),
+                Err(e) if e.code() == Some("TransactionConflictException") => Ok(Retry::Again),
                 Err(e) => Err(store_error(e)),
             };
         };
@@ -343,7 +487,7 @@ impl DynamoStore {
         // transaction as the profile update, conditioned on the user as read, whose identities
         // (and attributes) are counted against its limits here.
         let Some(held) = self.get_user(cmd.project, owner).await? else {
-            return Ok(Attempt::Again);
+            return Ok(Retry::Again);
         };
         check_identity_room(&held.identities, 1)?;
         if !cmd.attributes.is_empty()
@@ -353,45 +497,42 @@ impl DynamoStore {
         }
         let mut values = update.values;
         values.insert(":ver".into(), n(held.user.version));
-        let profile_update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(profile_key(owner)))
-            .update_expression(update.expression)
-            .condition_expression(format!("{} AND ver = :ver", update.condition))
-            .set_expression_attribute_names((!update.names.is_empty()).then_some(update.names))
-            .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(Error::internal)?;
         let items = vec![
             self.put(
                 marker_item(cmd.project, social, owner, cmd.now),
-                Some("attribute_not_exists(PK)"),
+                Some(NEW_ITEM),
             )?,
             self.put(identity_item(owner, social, cmd.now), None)?,
-            TransactWriteItem::builder().update(profile_update).build(),
+            self.update(
+                profile_key(owner),
+                update.expression,
+                &format!("{} AND {VERSION_AS_READ}", update.condition),
+                update.names,
+                values,
+            )?,
         ];
-        match transact(self, items).await? {
+        match self.transact(items).await? {
             // The profile was the one read, so the login's changes to it are known.
             TxOutcome::Done => {
                 let mut user = held.user;
                 cmd.apply_to(&mut user);
-                Ok(Attempt::Done(LoginOutcome {
+                Ok(Retry::Done(LoginOutcome {
                     user,
                     created: false,
                 }))
             }
             // The user changed since the read, or the social identity was taken meanwhile:
             // decide again from a fresh read.
-            TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Attempt::Again),
+            TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Retry::Again),
         }
     }
 
     /// The profile update's condition failed: either the user was merged away meanwhile (look the
     /// custom ID up again) or it has no room for more attributes.
-    async fn explain_profile_refusal(&self, owner: UserId) -> Result<Attempt> {
+    async fn explain_profile_refusal(&self, owner: UserId) -> Result<Retry<LoginOutcome>> {
         match self.get(profile_key(owner)).await? {
-            Some(item) if !item.contains_key("merged_into") => Err(Error::TooManyAttributes),
-            _ => Ok(Attempt::Again),
+            Some(item) if !is_tombstone(&item) => Err(Error::TooManyAttributes),
+            _ => Ok(Retry::Again),
         }
     }
 }
@@ -399,61 +540,32 @@ impl DynamoStore {
 impl LoginStore for DynamoStore {
     async fn login(&self, cmd: &LoginCommand) -> Result<LoginOutcome> {
         let custom = IdentityKey::custom_id(&cmd.custom_id);
-        for attempt in 0..MAX_ATTEMPTS {
+        retrying("login", || async {
             let (owner, social_owner) = self.read_owners(cmd, &custom).await?;
             // A social identity held by anyone but this custom ID's user is refused before any write.
             if social_owner.is_some() && social_owner != owner {
                 return Err(Error::IdentityTaken);
             }
-            let step = match owner {
-                None => self.first_login(cmd, &custom).await?,
+            match owner {
+                None => self.first_login(cmd, &custom).await,
                 Some(uid) => {
                     let link_social = cmd.social.as_ref().filter(|_| social_owner.is_none());
-                    self.returning_login(cmd, uid, link_social).await?
+                    self.returning_login(cmd, uid, link_social).await
                 }
-            };
-            match step {
-                Attempt::Done(outcome) => return Ok(outcome),
-                Attempt::Again => backoff(attempt).await,
             }
-        }
-        Err(Error::Unavailable(
-            "login kept meeting concurrent writers".into(),
-        ))
+        })
+        .await
     }
 }
 
-impl DynamoStore {
-    /// Reads several items in one round trip, keyed by their `PK`.
-    async fn batch_get(&self, keys: Vec<Item>) -> Result<HashMap<String, Item>> {
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .consistent_read(true)
-            .build()
-            .map_err(Error::internal)?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, request)
-            .send()
-            .await
-            .map_err(store_error)?;
-        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
-            return Err(Error::Unavailable(
-                "batch read left keys unprocessed".into(),
-            ));
-        }
-        let mut by_pk = HashMap::new();
-        for item in out
-            .responses
-            .and_then(|mut r| r.remove(&self.table))
-            .unwrap_or_default()
-        {
-            by_pk.insert(req_s(&item, "PK")?.to_owned(), item);
-        }
-        Ok(by_pk)
-    }
+// ---- single links -----------------------------------------------------------------------------
 
+/// The profile belongs to the link's project (`#project`: `project` is a reserved word).
+const IN_PROJECT: &str = "#project = :p";
+/// The token's session is still the user's.
+const SAME_SESSION: &str = "sv = :sv";
+
+impl DynamoStore {
     /// Why a link transaction was cancelled, from the marker and the profile as they are now.
     /// `None`: the state moved under us (a concurrent writer); try again.
     async fn explain_link_refusal(&self, link: &SingleLink) -> Result<Option<LinkOutcome>> {
@@ -483,10 +595,9 @@ impl LinkStore for DynamoStore {
     async fn link_single(&self, link: &SingleLink) -> Result<LinkOutcome> {
         let ident = link.identity();
         let attr = link.kind.profile_attribute();
-        let mut condition = format!(
-            "attribute_exists(PK) AND attribute_not_exists(merged_into) \
-             AND #project = :p AND attribute_not_exists({attr})"
-        );
+        // The user holds no value of this kind yet.
+        let mut condition =
+            format!("{LIVE_USER} AND {IN_PROJECT} AND attribute_not_exists({attr})");
         let mut values = HashMap::from([
             (":x".to_owned(), s(link.subject.as_str())),
             (":now".to_owned(), n(link.now)),
@@ -494,50 +605,44 @@ impl LinkStore for DynamoStore {
             (":p".to_owned(), s(link.project.to_string())),
         ]);
         if let Some(sv) = link.session {
-            condition.push_str(" AND sv = :sv");
+            condition = format!("{condition} AND {SAME_SESSION}");
             values.insert(":sv".to_owned(), n(sv));
         }
-        for attempt in 0..MAX_ATTEMPTS {
+        let (ident, condition, values) = (&ident, &condition, &values);
+        retrying("link", || async move {
             // Marker, profile and identity item together or not at all. Every condition is
             // strict, so a repeated link cancels instead of rewriting: the explanation then tells
             // "already linked" (nothing changes) from "taken" and "user has another".
-            let profile = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(profile_key(link.user)))
-                .update_expression(format!("SET {attr} = :x, updated = :now ADD ver :one"))
-                .condition_expression(&condition)
-                // `project` is a DynamoDB reserved word.
-                .expression_attribute_names("#project", "project")
-                .set_expression_attribute_values(Some(values.clone()))
-                .build()
-                .map_err(Error::internal)?;
             let items = vec![
                 self.put(
-                    marker_item(link.project, &ident, link.user, link.now),
-                    Some("attribute_not_exists(PK)"),
+                    marker_item(link.project, ident, link.user, link.now),
+                    Some(NEW_ITEM),
                 )?,
-                TransactWriteItem::builder().update(profile).build(),
-                self.put(
-                    identity_item(link.user, &ident, link.now),
-                    Some("attribute_not_exists(PK)"),
+                self.update(
+                    profile_key(link.user),
+                    format!("SET {attr} = :x, updated = :now ADD ver :one"),
+                    condition,
+                    HashMap::from([("#project".to_owned(), "project".to_owned())]),
+                    values.clone(),
                 )?,
+                self.put(identity_item(link.user, ident, link.now), Some(NEW_ITEM))?,
             ];
-            match transact(self, items).await? {
-                TxOutcome::Done => return Ok(LinkOutcome::Linked),
-                TxOutcome::Conflict => {}
+            match self.transact(items).await? {
+                TxOutcome::Done => Ok(Retry::Done(LinkOutcome::Linked)),
+                TxOutcome::Conflict => Ok(Retry::Again),
                 TxOutcome::ConditionFailed(_) => {
-                    if let Some(outcome) = self.explain_link_refusal(link).await? {
-                        return Ok(outcome);
-                    }
+                    Ok(match self.explain_link_refusal(link).await? {
+                        Some(outcome) => Retry::Done(outcome),
+                        None => Retry::Again,
+                    })
                 }
             }
-            backoff(attempt).await;
-        }
-        Err(Error::Unavailable(
-            "link kept meeting concurrent writers".into(),
-        ))
+        })
+        .await
     }
 }
+
+// ---- reading users ----------------------------------------------------------------------------
 
 impl UserStore for DynamoStore {
     async fn get_user(&self, project: ProjectId, id: UserId) -> Result<Option<UserWithIdentities>> {
@@ -577,7 +682,7 @@ impl UserStore for DynamoStore {
             .await
             .map_err(store_error)?;
         match out.item {
-            Some(item) if !item.contains_key("merged_into") => Ok(Some(req_n(&item, "sv")?)),
+            Some(item) if !is_tombstone(&item) => Ok(Some(req_n(&item, "sv")?)),
             _ => Ok(None),
         }
     }
@@ -590,17 +695,12 @@ impl UserStore for DynamoStore {
     }
 }
 
+// ---- projects, clients, API keys --------------------------------------------------------------
+
 impl ApiKeyStore for DynamoStore {
     async fn put_api_key(&self, key: &ApiKeyHash, project: ProjectId) -> Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(api_key_item(key, project)))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
+        self.put_alone(api_key_item(key, project), Some(NEW_ITEM))
             .await
-            .map_err(store_error)?;
-        Ok(())
     }
 
     async fn api_key_project(&self, key: &ApiKeyHash) -> Result<Option<ProjectId>> {
@@ -613,14 +713,7 @@ impl ApiKeyStore for DynamoStore {
 
 impl ClientStore for DynamoStore {
     async fn put_project(&self, p: &Project) -> Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(project_item(p)))
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        self.put_alone(project_item(p), None).await
     }
 
     async fn get_project(&self, id: ProjectId) -> Result<Option<Project>> {
@@ -631,15 +724,7 @@ impl ClientStore for DynamoStore {
     }
 
     async fn put_client(&self, c: &ServerClient) -> Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(client_item(c)))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        self.put_alone(client_item(c), Some(NEW_ITEM)).await
     }
 
     async fn get_client(&self, id: &ClientId) -> Result<Option<ServerClient>> {
@@ -650,39 +735,9 @@ impl ClientStore for DynamoStore {
     }
 }
 
-// ---- account linking ----------------------------------------------------------------------------
+// ---- account linking --------------------------------------------------------------------------
 
 impl DynamoStore {
-    fn update(
-        &self,
-        key: Item,
-        expression: String,
-        condition: &str,
-        names: HashMap<String, String>,
-        values: HashMap<String, AttributeValue>,
-    ) -> Result<TransactWriteItem> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(expression)
-            .condition_expression(condition)
-            .set_expression_attribute_names((!names.is_empty()).then_some(names))
-            .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(Error::internal)?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    fn delete(&self, key: Item, condition: &str) -> Result<TransactWriteItem> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .condition_expression(condition)
-            .build()
-            .map_err(Error::internal)?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
-    }
-
     /// Re-points a marker from one user to another, only if it still points at the first.
     fn repoint(
         &self,
@@ -694,7 +749,7 @@ impl DynamoStore {
         self.update(
             marker_key(project, ident),
             "SET user_id = :to".into(),
-            "user_id = :from",
+            STILL_OWNED_BY_FROM,
             HashMap::new(),
             HashMap::from([
                 (":to".to_owned(), s(to.to_string())),
@@ -712,11 +767,8 @@ impl DynamoStore {
         now: i64,
     ) -> Result<[TransactWriteItem; 2]> {
         Ok([
-            self.delete(identity_key(from, ident), "attribute_exists(PK)")?,
-            self.put(
-                identity_item(to, ident, now),
-                Some("attribute_not_exists(PK)"),
-            )?,
+            self.delete(identity_key(from, ident), STILL_EXISTS)?,
+            self.put(identity_item(to, ident, now), Some(NEW_ITEM))?,
         ])
     }
 
@@ -731,13 +783,9 @@ impl DynamoStore {
     }
 }
 
-/// `ver` as read: every account-linking write is conditioned on it, so any write in between
-/// (a login, a link, another merge) cancels this one and it is planned again.
-const SAME_VERSION: &str = "ver = :ver AND attribute_not_exists(merged_into)";
-
 impl AccountStore for DynamoStore {
     async fn link_identity(&self, cmd: &LinkIdentity) -> Result<UserWithIdentities> {
-        for attempt in 0..MAX_ATTEMPTS {
+        retrying("link", || async {
             match self.owner_of(cmd.project, &cmd.identity).await? {
                 Some(owner) if owner == cmd.primary => {
                     let primary = self
@@ -757,7 +805,8 @@ impl AccountStore for DynamoStore {
                             proof: None,
                             now: cmd.now,
                         })
-                        .await;
+                        .await
+                        .map(Retry::Done);
                 }
                 None if is_reserved(&cmd.identity) => return Err(Error::ReservedProvider),
                 None => {}
@@ -772,11 +821,11 @@ impl AccountStore for DynamoStore {
             let items = vec![
                 self.put(
                     marker_item(cmd.project, &cmd.identity, cmd.primary, cmd.now),
-                    Some("attribute_not_exists(PK)"),
+                    Some(NEW_ITEM),
                 )?,
                 self.put(
                     identity_item(cmd.primary, &cmd.identity, cmd.now),
-                    Some("attribute_not_exists(PK)"),
+                    Some(NEW_ITEM),
                 )?,
                 self.update(
                     profile_key(cmd.primary),
@@ -790,26 +839,24 @@ impl AccountStore for DynamoStore {
                     ]),
                 )?,
             ];
-            match transact(self, items).await? {
+            match self.transact(items).await? {
                 TxOutcome::Done => {
                     let mut out = primary;
                     out.identities.push(cmd.identity.clone());
                     out.identities.sort();
                     out.user.version += 1;
                     out.user.updated_at = cmd.now;
-                    return Ok(out);
+                    Ok(Retry::Done(out))
                 }
                 // Someone took the identity or changed the user meanwhile: decide again.
-                TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => backoff(attempt).await,
+                TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Retry::Again),
             }
-        }
-        Err(Error::Unavailable(
-            "link kept meeting concurrent writers".into(),
-        ))
+        })
+        .await
     }
 
     async fn merge(&self, cmd: &Merge) -> Result<UserWithIdentities> {
-        for attempt in 0..MAX_ATTEMPTS {
+        retrying("merge", || async {
             let (primary, secondary) = self.both(cmd.project, cmd.primary, cmd.secondary).await?;
             let primary = primary.ok_or(Error::NotFound)?;
             let secondary = secondary.ok_or(Error::SecondaryNotFound)?;
@@ -834,7 +881,6 @@ impl AccountStore for DynamoStore {
                 ]),
             )?);
             let mut sets = vec!["updated = :now".to_owned()];
-            let names = HashMap::new();
             let mut values = HashMap::from([
                 (":now".to_owned(), n(cmd.now)),
                 (":one".to_owned(), n(1)),
@@ -860,50 +906,42 @@ impl AccountStore for DynamoStore {
                 profile_key(p),
                 format!("SET {} ADD sv :one, ver :one", sets.join(", ")),
                 SAME_VERSION,
-                names,
+                HashMap::new(),
                 values,
             )?);
             let proof_index = items.len();
             if let Some(proof) = &cmd.proof {
                 items.push(self.put(
                     link_proof_item(&proof.jti, proof.expires_at),
-                    Some("attribute_not_exists(PK)"),
+                    Some(NEW_ITEM),
                 )?);
             }
-            match transact(self, items).await? {
-                TxOutcome::Done => return Ok(after),
+            match self.transact(items).await? {
+                TxOutcome::Done => Ok(Retry::Done(after)),
                 TxOutcome::ConditionFailed(failed) if failed.contains(&proof_index) => {
-                    return Err(Error::InvalidLinkWith("the token was already used"));
+                    Err(Error::InvalidLinkWith("the token was already used"))
                 }
-                TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => backoff(attempt).await,
+                TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Retry::Again),
             }
-        }
-        Err(Error::Unavailable(
-            "merge kept meeting concurrent writers".into(),
-        ))
+        })
+        .await
     }
 
     async fn unlink(&self, cmd: &Unlink) -> Result<Unlinked> {
-        for attempt in 0..MAX_ATTEMPTS {
+        retrying("unlink", || async {
             let primary = self
                 .get_user(cmd.project, cmd.primary)
                 .await?
                 .ok_or(Error::NotFound)?;
             plan_unlink(&primary, cmd)?;
             let standalone = standalone_user(cmd)?;
-            let mut remove = Vec::new();
-            match cmd.identity.provider.as_str() {
-                crate::identity::Provider::EXTERNAL_ID => remove.push("external_id"),
-                crate::identity::Provider::PARTNER => remove.push("partner_id"),
-                _ => {}
-            }
-            let remove = if remove.is_empty() {
-                String::new()
-            } else {
-                format!(" REMOVE {}", remove.join(", "))
+            // The single-value profile attribute the identity filled, if it is one.
+            let remove = match cmd.identity.provider.as_str() {
+                crate::identity::Provider::EXTERNAL_ID => " REMOVE external_id",
+                crate::identity::Provider::PARTNER => " REMOVE partner_id",
+                _ => "",
             };
-            let absent = Some("attribute_not_exists(PK)");
-            let mut items = vec![self.put(profile_item(&standalone), absent)?];
+            let mut items = vec![self.put(profile_item(&standalone), Some(NEW_ITEM))?];
             items.push(self.repoint(cmd.project, &cmd.identity, cmd.primary, standalone.id)?);
             items.extend(self.move_identity(&cmd.identity, cmd.primary, standalone.id, cmd.now)?);
             items.push(self.update(
@@ -917,18 +955,14 @@ impl AccountStore for DynamoStore {
                     (":ver".to_owned(), n(primary.user.version)),
                 ]),
             )?);
-            match transact(self, items).await? {
-                TxOutcome::Done => {
-                    return Ok(Unlinked {
-                        primary: apply_unlink(&primary, cmd),
-                        standalone: standalone.id,
-                    });
-                }
-                TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => backoff(attempt).await,
+            match self.transact(items).await? {
+                TxOutcome::Done => Ok(Retry::Done(Unlinked {
+                    primary: apply_unlink(&primary, cmd),
+                    standalone: standalone.id,
+                })),
+                TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Retry::Again),
             }
-        }
-        Err(Error::Unavailable(
-            "unlink kept meeting concurrent writers".into(),
-        ))
+        })
+        .await
     }
 }
