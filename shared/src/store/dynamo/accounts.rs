@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use super::items::{
     attributes_av, identity_item, identity_key, link_proof_item, marker_item, marker_key, n,
@@ -56,6 +56,29 @@ impl DynamoStore {
             self.delete(identity_key(from, ident), STILL_EXISTS)?,
             self.put(identity_item(to, ident, now), Some(NEW_ITEM))?,
         ])
+    }
+
+    /// Updates a profile only if it is still the version read (`SAME_VERSION`), binding `:now`,
+    /// `:one` and `:ver` for `expression`, plus whatever else it names in `values`.
+    fn update_profile_as_read(
+        &self,
+        user: UserId,
+        version: u64,
+        now: i64,
+        expression: String,
+        values: impl IntoIterator<Item = (String, AttributeValue)>,
+    ) -> Result<TransactWriteItem> {
+        let mut values: HashMap<_, _> = values.into_iter().collect();
+        values.insert(":now".to_owned(), n(now));
+        values.insert(":one".to_owned(), n(1));
+        values.insert(":ver".to_owned(), n(version));
+        self.update(
+            profile_key(user),
+            expression,
+            SAME_VERSION,
+            HashMap::new(),
+            values,
+        )
     }
 
     async fn both(
@@ -113,16 +136,12 @@ impl AccountStore for DynamoStore {
                     identity_item(cmd.primary, &cmd.identity, cmd.now),
                     Some(NEW_ITEM),
                 )?,
-                self.update(
-                    profile_key(cmd.primary),
+                self.update_profile_as_read(
+                    cmd.primary,
+                    primary.user.version,
+                    cmd.now,
                     "SET updated = :now ADD ver :one".into(),
-                    SAME_VERSION,
-                    HashMap::new(),
-                    HashMap::from([
-                        (":now".to_owned(), n(cmd.now)),
-                        (":one".to_owned(), n(1)),
-                        (":ver".to_owned(), n(primary.user.version)),
-                    ]),
+                    [],
                 )?,
             ];
             match self.transact(items).await? {
@@ -154,45 +173,36 @@ impl AccountStore for DynamoStore {
                 items.push(self.repoint(cmd.project, ident, sec, p)?);
                 items.extend(self.move_identity(ident, sec, p, cmd.now)?);
             }
-            items.push(self.update(
-                profile_key(sec),
+            items.push(self.update_profile_as_read(
+                sec,
+                secondary.user.version,
+                cmd.now,
                 "SET merged_into = :into, updated = :now ADD sv :one, ver :one".into(),
-                SAME_VERSION,
-                HashMap::new(),
-                HashMap::from([
-                    (":into".to_owned(), s(p.to_string())),
-                    (":now".to_owned(), n(cmd.now)),
-                    (":one".to_owned(), n(1)),
-                    (":ver".to_owned(), n(secondary.user.version)),
-                ]),
+                [(":into".to_owned(), s(p.to_string()))],
             )?);
             let mut sets = vec!["updated = :now".to_owned()];
-            let mut values = HashMap::from([
-                (":now".to_owned(), n(cmd.now)),
-                (":one".to_owned(), n(1)),
-                (":ver".to_owned(), n(primary.user.version)),
-            ]);
+            let mut values = Vec::new();
             let after = apply_merge(&primary, &plan, cmd.now);
             if !plan.copied_attributes.is_empty() {
                 // The whole map as planned (the write is conditioned on the version read): one
                 // value, however many attributes, where one `SET attrs.#k` per attribute could
                 // pass DynamoDB's 4 KB limit on an expression.
                 sets.push("attrs = :attrs".into());
-                values.insert(":attrs".into(), attributes_av(&after.user.attributes));
+                values.push((":attrs".into(), attributes_av(&after.user.attributes)));
             }
             if let Some(x) = &plan.external_id {
                 sets.push("external_id = :ext".into());
-                values.insert(":ext".into(), s(x.as_str()));
+                values.push((":ext".into(), s(x.as_str())));
             }
             if let Some(x) = &plan.partner_id {
                 sets.push("partner_id = :partner".into());
-                values.insert(":partner".into(), s(x.as_str()));
+                values.push((":partner".into(), s(x.as_str())));
             }
-            items.push(self.update(
-                profile_key(p),
+            items.push(self.update_profile_as_read(
+                p,
+                primary.user.version,
+                cmd.now,
                 format!("SET {} ADD sv :one, ver :one", sets.join(", ")),
-                SAME_VERSION,
-                HashMap::new(),
                 values,
             )?);
             let proof_index = items.len();
@@ -230,16 +240,12 @@ impl AccountStore for DynamoStore {
             let mut items = vec![self.put(profile_item(&standalone), Some(NEW_ITEM))?];
             items.push(self.repoint(cmd.project, &cmd.identity, cmd.primary, standalone.id)?);
             items.extend(self.move_identity(&cmd.identity, cmd.primary, standalone.id, cmd.now)?);
-            items.push(self.update(
-                profile_key(cmd.primary),
+            items.push(self.update_profile_as_read(
+                cmd.primary,
+                primary.user.version,
+                cmd.now,
                 format!("SET updated = :now ADD sv :one, ver :one{remove}"),
-                SAME_VERSION,
-                HashMap::new(),
-                HashMap::from([
-                    (":now".to_owned(), n(cmd.now)),
-                    (":one".to_owned(), n(1)),
-                    (":ver".to_owned(), n(primary.user.version)),
-                ]),
+                [],
             )?);
             match self.transact(items).await? {
                 TxOutcome::Done => Ok(Retry::Done(Unlinked {
