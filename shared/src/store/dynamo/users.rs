@@ -1,0 +1,62 @@
+//! Reading users: one Query reads a profile with all its identities.
+
+use super::items::{
+    PROFILE, get_s, identity_from_item, is_tombstone, marker_key, owner_of, profile_key, req_n, s,
+    user_from_item, user_pk,
+};
+use super::{DynamoStore, store_error};
+use crate::error::Result;
+use crate::identity::{IdentityKey, ProjectId, UserId};
+use crate::store::UserStore;
+use crate::user::UserWithIdentities;
+
+impl UserStore for DynamoStore {
+    async fn get_user(&self, project: ProjectId, id: UserId) -> Result<Option<UserWithIdentities>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(user_pk(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        let mut user = None;
+        let mut identities = Vec::new();
+        for item in out.items() {
+            match get_s(item, "SK") {
+                Some(PROFILE) => user = user_from_item(item)?,
+                Some(sk) if sk.starts_with("IDENT#") => identities.push(identity_from_item(item)?),
+                _ => {}
+            }
+        }
+        Ok(user
+            .filter(|u| u.project == project)
+            .map(|user| UserWithIdentities { user, identities }))
+    }
+
+    async fn session_version(&self, id: UserId) -> Result<Option<u64>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(profile_key(id)))
+            .projection_expression("sv, merged_into")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        match out.item {
+            Some(item) if !is_tombstone(&item) => Ok(Some(req_n(&item, "sv")?)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn owner_of(&self, project: ProjectId, identity: &IdentityKey) -> Result<Option<UserId>> {
+        self.get(marker_key(project, identity))
+            .await?
+            .map(|i| owner_of(&i))
+            .transpose()
+    }
+}
