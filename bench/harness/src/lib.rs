@@ -3,4 +3,3 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 pub mod cpu;
-pub mod report;
