@@ -13,7 +13,7 @@ run: ## run every function locally on http://127.0.0.1:PORT (default 9000; moto 
 test: ## fmt check, clippy, tests against a local moto, cfn-lint (what CI runs)
 	bash scripts/test.sh
 
-bench: ## cold starts, CPU, round trips, memory, size, throughput vs hello-world (README "Performance")
+bench: ## cold starts, CPU, round trips, memory, size, throughput vs hello-world (docs/performance.md)
 	bash bench/run.sh
 
 lint: ## cargo fmt --check and clippy -D warnings

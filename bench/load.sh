@@ -10,13 +10,10 @@ install_cleanup_trap
 out=$1
 port=$(free_port)
 log "make run on 127.0.0.1:$port for the load (log $LOCAL_DIR/bench-run.log)"
-start_bg "$LOCAL_DIR/bench-run.log" env PORT="$port" bash scripts/run.sh
-run_pid=$BG_PID
-deadline=$((SECONDS + 900))
-until grep -q "idlink is ready" "$LOCAL_DIR/bench-run.log" 2>/dev/null; do
-  kill -0 "$run_pid" 2>/dev/null || { tail -n 30 "$LOCAL_DIR/bench-run.log" >&2; die "make run exited"; }
-  ((SECONDS < deadline)) || die "make run was not ready within 15 minutes"
-  sleep 2
-done
+ready="$PWD/$LOCAL_DIR/bench-ready"
+rm -f "$ready"
+start_bg "$LOCAL_DIR/bench-run.log" env PORT="$port" READY_FILE="$ready" bash scripts/run.sh
+wait_until 900 "$BG_PID" "make run" "$LOCAL_DIR/bench-run.log" test -s "$ready" ||
+  die "make run did not come up"
 log "load: 20 s, concurrency 16, returning logins"
 target/release/idlink-bench load "http://127.0.0.1:$port" "$LOCAL_DIR/credentials.json" "$out"

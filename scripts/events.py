@@ -142,7 +142,7 @@ write("get-me", "200-user-details", event("GET", "/users/me", headers={"authoriz
 write("get-me", "401-no-token", event("GET", "/users/me"))
 write("get-me", "401-server-token", event("GET", "/users/me", headers={"authorization": "Bearer ${SERVER_TOKEN}"}))
 
-# link-identifier: one fixture per partner code it can answer (see README "Partner errors").
+# link-identifier: one fixture per partner code it can answer (see docs/clients-and-errors.md, "Partner").
 I = "/api/v2/user/link-identifier"
 SAMPLE_ID = "c6fefe8d7ac0f4113876d634e8d15f65947f1b62d4859fffcd2464d2be58b2d8"
 USER = {**JSON, "authorization": "Bearer ${USER_TOKEN}"}

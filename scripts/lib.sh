@@ -28,18 +28,26 @@ start_bg() {
   IDLINK_BG_PIDS+=("$BG_PID")
 }
 
-# wait_http URL TIMEOUT_SECONDS PID [WHAT]: poll URL until it answers HTTP (any status),
-# failing early if PID died. Returns non-zero on timeout.
-wait_http() {
-  local url=$1 timeout=$2 pid=$3 what=${4:-$1} deadline
+# wait_until TIMEOUT_SECONDS PID WHAT LOGFILE CMD...: run CMD until it succeeds (every half
+# second; a CMD that blocks, such as a long request, sets its own pace). Returns non-zero, with the
+# last lines of LOGFILE, if PID (what is starting WHAT) exits first or TIMEOUT_SECONDS pass.
+wait_until() {
+  local timeout=$1 pid=$2 what=$3 logfile=$4 deadline failure
+  shift 4
   deadline=$((SECONDS + timeout))
-  until curl -s -o /dev/null --max-time 2 "$url"; do
-    kill -0 "$pid" 2>/dev/null || { echo "error: $what exited before answering on $url" >&2; return 1; }
-    if ((SECONDS >= deadline)); then
-      echo "error: $what did not answer on $url within ${timeout}s" >&2
-      return 1
+  until "$@"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      failure="$what exited before it was ready"
+    elif ((SECONDS >= deadline)); then
+      failure="$what was not ready within ${timeout}s"
+    else
+      sleep 0.5
+      continue
     fi
-    sleep 0.3
+    echo "--- last lines of $logfile:" >&2
+    tail -n 30 "$logfile" >&2 || true
+    echo "error: $failure (see $logfile)" >&2
+    return 1
   done
 }
 
@@ -51,11 +59,9 @@ start_moto() {
   # moto behind one lock: see scripts/dynamodb_server.py for why.
   start_bg "$logfile" "$VENV_DIR/bin/python" scripts/dynamodb_server.py 127.0.0.1 "$port"
   MOTO_PID=$BG_PID
-  if ! wait_http "http://127.0.0.1:$port/" 30 "$MOTO_PID" "moto_server"; then
-    echo "--- last lines of $logfile:" >&2
-    tail -n 20 "$logfile" >&2 || true
-    die "could not start moto on 127.0.0.1:$port (see $logfile)"
-  fi
+  wait_until 30 "$MOTO_PID" moto_server "$logfile" \
+    curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/" ||
+    die "could not start moto on 127.0.0.1:$port"
 }
 
 # descendants PID: print the pids of every descendant of PID (children first-level first).

@@ -91,19 +91,10 @@ watch_pid=$BG_PID
 
 base="http://127.0.0.1:$PORT"
 log "waiting for $base/.well-known/jwks.json (functions compile on first request; up to 5 min)"
-deadline=$((SECONDS + 300))
-until curl -fsS -o /dev/null --max-time $((deadline - SECONDS > 1 ? deadline - SECONDS : 1)) \
-  "$base/.well-known/jwks.json" 2>/dev/null; do
-  if ! kill -0 "$watch_pid" 2>/dev/null; then
-    tail -n 30 "$LOCAL_DIR/watch.log" >&2 || true
-    die "cargo lambda watch exited (see $LOCAL_DIR/watch.log)"
-  fi
-  if ((SECONDS >= deadline)); then
-    tail -n 30 "$LOCAL_DIR/watch.log" >&2 || true
-    die "jwks did not answer 200 within 5 minutes (see $LOCAL_DIR/watch.log)"
-  fi
-  sleep 1
-done
+# One request at a time: the first compiles the function, so it may take minutes to answer.
+wait_until 300 "$watch_pid" "cargo lambda watch" "$LOCAL_DIR/watch.log" \
+  curl -fs -o /dev/null --max-time 300 "$base/.well-known/jwks.json" ||
+  die "jwks did not answer 200"
 
 log "warming every function (the routes of [workspace.metadata.lambda.watch.router])"
 # One request per route so no function compiles on a client's first call; any status will do.
@@ -113,13 +104,13 @@ while read -r method path; do
   echo "$method $path -> ${status:-no answer}" >&2
 done < <(python3 - <<'PY'
 import re
-section = open("Cargo.toml").read().split("[workspace.metadata.lambda.watch.router]")[1]
-for line in section.split("\n[")[0].splitlines():
-    m = re.match(r'"([^"]+)"\s*=\s*(.*)', line)
-    if m:
-        path = re.sub(r"\{[^}]+\}", "warmup", m.group(1))
-        for method in re.findall(r'method\s*=\s*"([A-Z]+)"', m.group(2)):
-            print(method, path)
+import tomllib
+
+with open("Cargo.toml", "rb") as f:
+    router = tomllib.load(f)["workspace"]["metadata"]["lambda"]["watch"]["router"]
+for path, routes in router.items():
+    for route in routes:
+        print(route["method"], re.sub(r"\{[^}]+\}", "warmup", path))
 PY
 )
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything CI checks: formatting, clippy, the test suite against a local moto DynamoDB,
-# and cfn-lint on the SAM template. Exits non-zero at the first failure.
+# Everything CI checks: make lint (formatting, clippy), the test suite against a local moto
+# DynamoDB, cfn-lint on the SAM template, and the client SDKs against the stack of make run.
+# Exits non-zero at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -8,16 +9,13 @@ install_cleanup_trap
 
 step() { printf '\n\033[1;34m=== %s\033[0m\n' "$*" >&2; }
 
-step "1/7 cargo fmt --check"
-cargo fmt --all -- --check
+step "1/6 make lint (cargo fmt --check, clippy -D warnings)"
+make --no-print-directory lint
 
-step "2/7 cargo clippy (-D warnings)"
-cargo clippy --workspace --all-targets -- -D warnings
-
-step "3/7 python tooling (.venv: moto, cfn-lint, cargo-lambda)"
+step "2/6 python tooling (.venv: moto, cfn-lint, cargo-lambda)"
 bash scripts/venv.sh --with-cargo-lambda
 
-step "4/7 start moto (DynamoDB API)"
+step "3/6 start moto (DynamoDB API)"
 mkdir -p "$LOCAL_DIR"
 port=${DYNAMO_PORT:-$(free_port)}
 start_moto "$port" "$LOCAL_DIR/moto-test.log"
@@ -27,14 +25,14 @@ export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=test
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB
 
 if cargo nextest --version >/dev/null 2>&1; then
-  step "5/7 cargo nextest run --workspace"
+  step "4/6 cargo nextest run --workspace"
   cargo nextest run --workspace --no-fail-fast
 else
-  step "5/7 cargo test --workspace --all-targets"
+  step "4/6 cargo test --workspace --all-targets"
   cargo test --workspace --all-targets --no-fail-fast
 fi
 
-step "6/7 cfn-lint template.yaml"
+step "5/6 cfn-lint template.yaml"
 .venv/bin/cfn-lint template.yaml
 
 # The stack `make run` serves (every function under cargo lambda watch, on its own DynamoDB API),
@@ -42,7 +40,7 @@ step "6/7 cfn-lint template.yaml"
 # Xsolla-style server integration. It runs at trace, RUST_LOG given as a directive list (commas
 # and `=`, as `make run` must pass it on), and a whole session's secrets must then be absent
 # from the captured logs (tests/logs/check_session.py).
-step "7/7 client SDKs and the logs of the real stack (tests/sdk, tests/logs)"
+step "6/6 client SDKs and the logs of the real stack (tests/sdk, tests/logs)"
 sdk_dir="$LOCAL_DIR/sdk-stack"
 rm -rf "$sdk_dir"
 mkdir -p "$sdk_dir"
@@ -51,14 +49,8 @@ stack_rust_log="trace,lambda_runtime=trace,idlink=trace"
 start_bg "$sdk_dir/run.log" env LOCAL_DIR="$sdk_dir" PORT="$sdk_port" DYNAMO_PORT= \
   READY_FILE="$PWD/$sdk_dir/ready" RUST_LOG="$stack_rust_log" bash scripts/run.sh
 stack_pid=$BG_PID
-deadline=$((SECONDS + 900))
-until [[ -s $sdk_dir/ready ]]; do
-  if ! kill -0 "$stack_pid" 2>/dev/null || ((SECONDS >= deadline)); then
-    tail -n 40 "$sdk_dir/run.log" >&2 || true
-    die "the local stack did not come up (see $sdk_dir/run.log)"
-  fi
-  sleep 1
-done
+wait_until 900 "$stack_pid" "the local stack" "$sdk_dir/run.log" test -s "$sdk_dir/ready" ||
+  die "the local stack did not come up"
 sdk_rc=0
 bash tests/sdk/run.sh "$(cat "$sdk_dir/ready")" "$sdk_dir/credentials.json" || sdk_rc=$?
 .venv/bin/python tests/logs/check_session.py "$(cat "$sdk_dir/ready")" \

@@ -1,4 +1,4 @@
-//! Criterion: handler CPU per request with the in-memory store (README "Performance").
+//! Criterion: handler CPU per request with the in-memory store (docs/performance.md).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::cell::Cell;

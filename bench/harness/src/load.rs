@@ -9,7 +9,7 @@ use hyper::Request;
 use serde::Serialize;
 
 use crate::proxy::{Upstream, upstream_client};
-use idlink_bench::report::quantile;
+use crate::report::quantile;
 
 #[derive(Serialize)]
 pub struct Load {

@@ -1,15 +1,12 @@
 //! `make bench` (bench/run.sh builds everything, starts the local DynamoDB API and runs this).
-//!
-//! idlink-bench run --root DIR --functions DIR --references DIR --keys FILE --moto URL [--runs N]
-//!                   [--only NAME,NAME]   (those subjects and hello-world only)
-//! idlink-bench cpu CASE N     (a_floor_404, a2_floor_404_new_token, b_returning_login, c_first_login; N requests,
-//!                             for callgrind)
-//! idlink-bench load URL CREDENTIALS_JSON OUT_JSON   (20 s, 16 callers, against make run)
+//! `idlink-bench help` lists the subcommands and their options.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod cli;
 mod cold;
 mod load;
 mod proxy;
+mod report;
 mod round_trips;
 mod runtime_api;
 
@@ -19,16 +16,18 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use clap::Parser;
 use idlink::config::AwsEnv;
 use idlink::keys::KeySet;
 use idlink::store::dynamo::DynamoStore;
 use idlink::testing::{Seed, fill, seed_partner_link, seed_users};
 use idlink::token::TokenService;
 use idlink_bench::cpu::{Case, Cpu, runtime};
-use idlink_bench::report::{self, Row, quantile};
 use serde::Serialize;
 
-use cold::{ColdRun, Kind, Rig, Round, Subject};
+use cli::{Cli, Cmd, Opts};
+use cold::{Kind, Rig, Round, Subject};
+use report::{CpuResult, Row, SubjectResult};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -41,22 +40,10 @@ const RSS_RUNS: usize = 3;
 const WARM: usize = 100;
 
 fn main() -> Result<(), Error> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("run") => runtime().block_on(bench(Opts::parse(&args[1..])?)),
-        Some("cpu") => {
-            let case = args
-                .get(1)
-                .and_then(|c| Case::parse(c))
-                .ok_or("cpu CASE N")?;
-            let n: u64 = args
-                .get(2)
-                .and_then(|n| n.parse().ok())
-                .ok_or("cpu CASE N")?;
-            let events = args
-                .get(3)
-                .map(PathBuf::from)
-                .unwrap_or_else(idlink_bench::cpu::events_dir);
+    match Cli::parse().command {
+        Cmd::Run(opts) => runtime().block_on(bench(opts)),
+        Cmd::Cpu { case, n, events } => {
+            let events = events.unwrap_or_else(idlink_bench::cpu::events_dir);
             runtime().block_on(async {
                 let cpu = Cpu::new(&events).await;
                 for i in 0..n {
@@ -65,72 +52,20 @@ fn main() -> Result<(), Error> {
             });
             Ok(())
         }
-        Some("load") => {
-            let (url, creds, out) = match &args[1..] {
-                [url, creds, out] => (url, creds, out),
-                _ => return Err("load URL CREDENTIALS_JSON OUT_JSON".into()),
-            };
-            let load = runtime().block_on(load::run(url, creds, 20, 16))?;
-            std::fs::write(out, serde_json::to_string_pretty(&load)?)?;
+        Cmd::Load {
+            url,
+            credentials_json,
+            out_json,
+        } => {
+            let load = runtime().block_on(load::run(&url, &credentials_json, 20, 16))?;
+            std::fs::write(out_json, serde_json::to_string_pretty(&load)?)?;
             eprintln!(
                 "    {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {} non-200",
                 load.requests_per_second, load.p50_ms, load.p99_ms, load.non_200
             );
             Ok(())
         }
-        _ => Err("usage: idlink-bench run … | cpu CASE N | load URL CREDENTIALS OUT".into()),
     }
-}
-
-struct Opts {
-    root: PathBuf,
-    functions: PathBuf,
-    references: PathBuf,
-    keys: PathBuf,
-    moto: String,
-    runs: usize,
-    load: Option<PathBuf>,
-    only: Option<String>,
-}
-
-impl Opts {
-    fn parse(args: &[String]) -> Result<Opts, Error> {
-        let mut map = HashMap::new();
-        for pair in args.chunks(2) {
-            if let [k, v] = pair {
-                map.insert(k.trim_start_matches("--").to_owned(), v.clone());
-            }
-        }
-        let get = |k: &str| map.get(k).cloned().ok_or(format!("--{k} is required"));
-        Ok(Opts {
-            root: get("root")?.into(),
-            functions: get("functions")?.into(),
-            references: get("references")?.into(),
-            keys: get("keys")?.into(),
-            moto: get("moto")?,
-            runs: map.get("runs").and_then(|r| r.parse().ok()).unwrap_or(30),
-            load: map.get("load").map(PathBuf::from),
-            only: map.get("only").cloned(),
-        })
-    }
-}
-
-#[derive(Serialize)]
-struct SubjectResult {
-    name: String,
-    kind: Kind,
-    event: String,
-    size_bytes: u64,
-    cold_runs: Vec<ColdRun>,
-    rss_runs: Vec<ColdRun>,
-    failures: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct CpuResult {
-    case: &'static str,
-    median_us: Option<f64>,
-    instructions: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -197,7 +132,7 @@ async fn bench(opts: Opts) -> Result<(), Error> {
         log_dir,
     };
     let subjects = subjects(&opts)?;
-    let subjects = only(subjects, opts.only.as_deref())?;
+    let subjects = only(subjects, &opts.only)?;
 
     eprintln!(
         "==> cold starts: {} binaries × {} runs, interleaved (one discarded warm-up round)",
@@ -264,7 +199,7 @@ async fn bench(opts: Opts) -> Result<(), Error> {
         None => None,
     };
 
-    let table = rows(&results, &cpu, &trips, logins_per_second, load.as_ref());
+    let table = report::rows(&results, &cpu, &trips, logins_per_second, load.as_ref());
     let text = report::print(&table);
     let machine = machine();
     println!();
@@ -295,17 +230,16 @@ async fn bench(opts: Opts) -> Result<(), Error> {
 /// The references are built in their own workspace: refuse to compare if its release profile
 /// is not the one the functions deploy with.
 fn check_profiles(root: &Path) -> Result<(), Error> {
-    let section = |path: PathBuf| -> Result<String, Error> {
-        let text = std::fs::read_to_string(&path)?;
-        let start = text
-            .find("\n[profile.release]")
-            .ok_or(format!("{}: no [profile.release]", path.display()))?;
-        let rest = &text[start + 1..];
-        let end = rest[1..].find("\n[").map(|e| e + 1).unwrap_or(rest.len());
-        Ok(rest[..end].trim().to_owned())
+    let release = |path: PathBuf| -> Result<toml::Value, Error> {
+        let manifest: toml::Table = std::fs::read_to_string(&path)?.parse()?;
+        manifest
+            .get("profile")
+            .and_then(|p| p.get("release"))
+            .cloned()
+            .ok_or_else(|| format!("{}: no [profile.release]", path.display()).into())
     };
-    let ours = section(root.join("Cargo.toml"))?;
-    let refs = section(root.join("bench/references/Cargo.toml"))?;
+    let ours = release(root.join("Cargo.toml"))?;
+    let refs = release(root.join("bench/references/Cargo.toml"))?;
     if ours != refs {
         return Err(format!(
             "bench/references/Cargo.toml's [profile.release] differs from Cargo.toml's:\n{refs}\n---\n{ours}"
@@ -375,11 +309,11 @@ impl Tables {
 
 /// `--only a,b`: the named subjects alone (hello-world always kept, as every ratio's base), e.g.
 /// to profile one function's cold starts.
-fn only(subjects: Vec<Subject>, names: Option<&str>) -> Result<Vec<Subject>, Error> {
-    let Some(names) = names else {
+fn only(subjects: Vec<Subject>, names: &[String]) -> Result<Vec<Subject>, Error> {
+    if names.is_empty() {
         return Ok(subjects);
-    };
-    let wanted: Vec<&str> = names.split(',').map(str::trim).collect();
+    }
+    let wanted: Vec<&str> = names.iter().map(|n| n.trim()).collect();
     if let Some(unknown) = wanted
         .iter()
         .find(|w| !subjects.iter().any(|s| s.name == **w))
@@ -549,207 +483,36 @@ fn machine() -> HashMap<&'static str, String> {
     ])
 }
 
-fn median(samples: impl IntoIterator<Item = f64>) -> f64 {
-    quantile(&samples.into_iter().collect::<Vec<_>>(), 0.5)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn rows(
-    results: &[SubjectResult],
-    cpu: &[CpuResult],
-    trips: &[round_trips::Trips],
-    logins_per_second: f64,
-    load: Option<&serde_json::Value>,
-) -> Vec<Row> {
-    let hello = results
-        .iter()
-        .find(|r| r.name == HELLO)
-        .expect("hello-world");
-    let init = |r: &SubjectResult| r.cold_runs.iter().map(|c| c.init_ms).collect::<Vec<_>>();
-    let cold = |r: &SubjectResult| r.cold_runs.iter().map(|c| c.cold_ms()).collect::<Vec<_>>();
-    let rss = |r: &SubjectResult| {
-        median(
-            r.rss_runs
-                .iter()
-                .filter_map(|c| c.max_rss_kib)
-                .map(|k| k as f64),
-        )
-    };
-    let hello_init = quantile(&init(hello), 0.5);
-    let hello_cold = quantile(&cold(hello), 0.5);
-    let hello_rss = rss(hello);
-    let hello_size = hello.size_bytes as f64;
-    let ok = |r: &SubjectResult| r.failures.is_empty() && !r.cold_runs.is_empty();
-    let idlink = |r: &SubjectResult| r.kind == Kind::Idlink;
-    let mut rows = Vec::new();
+    #[test]
+    fn the_references_build_with_the_release_profile_that_deploys() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        check_profiles(&root).unwrap();
+    }
 
-    for r in results {
-        let v = init(r);
-        let ratio = quantile(&v, 0.5) / hello_init;
-        let mut row = Row::new(
-            "init p50 / p90",
-            &r.name,
-            format!("{:.2} / {:.2} ms", quantile(&v, 0.5), quantile(&v, 0.9)),
-        )
-        .ratio(ratio);
-        if idlink(r) {
-            row = row.budget("≤ 1.5×", ok(r) && ratio <= 1.5);
-        }
-        rows.push(row);
-    }
-    for r in results {
-        let v = cold(r);
-        let ratio = quantile(&v, 0.5) / hello_cold;
-        let wait = median(r.cold_runs.iter().map(|c| c.store_wait_ms));
-        let statuses: std::collections::BTreeSet<String> = r
-            .cold_runs
-            .iter()
-            .map(|c| c.status.map(|s| s.to_string()).unwrap_or("?".into()))
-            .collect();
-        let statuses: Vec<_> = statuses.into_iter().collect();
-        let mut row = Row::new(
-            "cold request, store excl. p50 / p90",
-            &format!("{} ({})", r.name, statuses.join("/")),
-            format!(
-                "{:.2} / {:.2} ms (−{:.1} ms store)",
-                quantile(&v, 0.5),
-                quantile(&v, 0.9),
-                wait
-            ),
-        )
-        .ratio(ratio);
-        if r.name.starts_with("auth-custom-id") {
-            row = row.budget("≤ 2× (login)", ok(r) && ratio <= 2.0);
-        }
-        rows.push(row);
-    }
-    let on_cpu = |r: &SubjectResult| {
-        r.cold_runs
-            .iter()
-            .map(|c| c.on_cpu_first_response_ms)
-            .collect::<Vec<_>>()
-    };
-    let hello_on_cpu = quantile(&on_cpu(hello), 0.5);
-    for r in results {
-        let v = on_cpu(r);
-        let init = median(r.cold_runs.iter().map(|c| c.on_cpu_init_ms));
-        let ratio = quantile(&v, 0.5) / hello_on_cpu;
-        let mut row = Row::new(
-            "cold request, on CPU p50 / p90",
-            &r.name,
-            format!(
-                "{:.2} / {:.2} ms (init {:.2} ms)",
-                quantile(&v, 0.5),
-                quantile(&v, 0.9),
-                init
-            ),
-        )
-        .ratio(ratio);
-        if r.name.starts_with("auth-custom-id") {
-            row = row.budget("≤ 2× (login)", ok(r) && ratio <= 2.0);
-        }
-        rows.push(row);
-    }
-    for r in results {
-        let mut seen: Vec<String> = r
-            .cold_runs
-            .iter()
-            .flat_map(|c| c.init_connections.clone())
-            .collect();
-        seen.sort();
-        seen.dedup();
-        let probes = seen.iter().any(|s| s.starts_with("other AWS endpoint"));
-        let mut row = Row::new(
-            "connections during init",
-            &r.name,
-            if seen.is_empty() {
-                "none".into()
-            } else {
-                seen.join("; ")
-            },
+    #[test]
+    fn a_different_release_profile_is_refused() {
+        let root = std::env::temp_dir().join(format!("idlink-bench-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("bench/references")).unwrap();
+        let write = |path: &str, text: &str| std::fs::write(root.join(path), text).unwrap();
+        write(
+            "Cargo.toml",
+            "[profile.release]\nlto = \"fat\"\n[profile.dev]\nlto = false\n",
         );
-        if idlink(r) {
-            row = row.budget("no IMDS/STS/… probing", ok(r) && !probes);
-        }
-        rows.push(row);
-    }
-    for r in results {
-        let v = rss(r);
-        let ratio = v / hello_rss;
-        let mut row = Row::new(
-            "max RSS, cold + 100 warm",
-            &r.name,
-            format!("{:.1} MiB", v / 1024.0),
-        )
-        .ratio(ratio);
-        if idlink(r) {
-            row = row.budget("≤ 2×", ok(r) && ratio <= 2.0);
-        }
-        rows.push(row);
-    }
-    for r in results.iter().filter(|r| r.name != SYSTEM_ROOTS_VARIANT) {
-        let ratio = r.size_bytes as f64 / hello_size;
-        let mut row = Row::new(
-            "stripped binary size",
-            &r.name,
-            format!("{:.2} MiB", r.size_bytes as f64 / 1048576.0),
-        )
-        .ratio(ratio);
-        if idlink(r) {
-            row = row.budget("≤ 10×", ratio <= 10.0);
-        }
-        rows.push(row);
-    }
-    for c in cpu {
-        let case = Case::parse(c.case).expect("case");
-        let value = format!(
-            "{} µs median; {} instructions",
-            c.median_us
-                .map(|m| format!("{m:.1}"))
-                .unwrap_or("not run".into()),
-            c.instructions
-                .map(|i| format!("{:.0}k", i as f64 / 1e3))
-                .unwrap_or("n/a".into())
+        write(
+            "bench/references/Cargo.toml",
+            "[profile.release]\nlto = \"thin\"\n",
         );
-        let mut row = Row::new("handler CPU, memory store", case.describe(), value);
-        let budget = match case {
-            Case::Floor404 => Some(100.0),
-            Case::Floor404NewToken => None,
-            Case::ReturningLogin => Some(300.0),
-            Case::FirstLogin => None,
-        };
-        if let Some(b) = budget {
-            row = row.budget(&format!("≤ {b:.0} µs"), c.median_us.is_some_and(|m| m <= b));
-        }
-        rows.push(row);
-    }
-    for t in trips {
-        rows.push(
-            Row::new(
-                "DynamoDB round trips",
-                t.operation,
-                format!("{} ({})", t.calls.len(), t.calls.join(", ")),
-            )
-            .budget(t.budget, t.within),
+        let refused = check_profiles(&root).is_err();
+        write(
+            "bench/references/Cargo.toml",
+            "[profile.release]\n# same\nlto = \"fat\"\n",
         );
+        let accepted = check_profiles(&root).is_ok();
+        std::fs::remove_dir_all(&root).unwrap();
+        assert!(refused && accepted);
     }
-    rows.push(Row::new(
-        "throughput, in process",
-        "returning logins, one core, memory store",
-        format!("{logins_per_second:.0} logins/s"),
-    ));
-    rows.push(Row::new(
-        "throughput, make run",
-        "returning logins, 20 s, concurrency 16",
-        match load {
-            Some(l) => format!(
-                "{:.0} req/s; p50 {:.1} ms; p99 {:.1} ms; {} non-200",
-                l["requests_per_second"].as_f64().unwrap_or(f64::NAN),
-                l["p50_ms"].as_f64().unwrap_or(f64::NAN),
-                l["p99_ms"].as_f64().unwrap_or(f64::NAN),
-                l["non_200"].as_u64().unwrap_or(0),
-            ),
-            None => "not run (BENCH_LOAD=0)".into(),
-        },
-    ));
-    rows
 }
