@@ -126,7 +126,7 @@ impl AwsEnv {
 
 /// The roots an SDK client trusts. Always the Amazon Trust Services roots compiled in below (what
 /// every AWS endpoint idlink calls chains to), instead of the system store, which the SDK reads
-/// whole at client build: 6–8 ms of every init here (README "Performance"). Configuration can only
+/// whole at client build: 6–8 ms of every init here (docs/performance.md). Configuration can only
 /// add roots:
 /// `IDLINK_EXTRA_CA_FILE` (PEM, e.g. a local test CA) and `IDLINK_TRUST_SYSTEM_ROOTS=1`.
 #[derive(Clone, Debug, Default)]
@@ -429,7 +429,7 @@ fn below_info_only_idlink(target: &str, level: &tracing::Level) -> bool {
 
 /// `RUST_LOG` as `target=level` directives (`info`, `idlink=debug,warn`): tracing-subscriber's
 /// `Targets`, not `EnvFilter`, whose span and field matching links a regex engine into every
-/// function (README "Performance"). Unset or unparsable means `info`.
+/// function (docs/performance.md). Unset or unparsable means `info`.
 fn log_filter(spec: Option<&str>) -> tracing_subscriber::filter::Targets {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     spec.and_then(|s| s.parse::<Targets>().ok())

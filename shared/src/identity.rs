@@ -117,7 +117,7 @@ uuid_id!(
 
 /// Identifiers become parts of DynamoDB keys (`IDENT#<project>#<provider>#<subject>`), whose
 /// limits are bytes: 256 characters of the Basic Multilingual Plane (3 bytes each at most) fit,
-/// 256 four-byte characters do not. Keys built from it are proved to fit in store/dynamo.rs.
+/// 256 four-byte characters do not. Keys built from it are proved to fit in store/dynamo/items.rs.
 pub const MAX_IDENTIFIER_BYTES: usize = 768;
 
 macro_rules! text_id {

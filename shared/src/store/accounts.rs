@@ -11,7 +11,7 @@ use crate::user::{User, UserWithIdentities};
 
 /// Identities a user may hold. A merge moves three items per identity of the secondary (marker,
 /// old and new identity item) plus both profiles and the link proof in one transaction, which
-/// DynamoDB caps at 100 items; and one Query reads a whole user without paging (store/dynamo.rs
+/// DynamoDB caps at 100 items; and one Query reads a whole user without paging (store/dynamo/items.rs
 /// proves the profile and 32 identity items stay under 1 MB).
 pub const MAX_IDENTITIES_PER_USER: usize = 32;
 const _: () = assert!(3 * MAX_IDENTITIES_PER_USER + 3 <= 100);
@@ -139,7 +139,7 @@ pub fn plan_merge(
         return Err(Error::ConflictingSingleIdentities("partner identifier"));
     }
     // Every per-user limit holds through a merge. DynamoDB's 400 KB item follows from the
-    // attribute cap (store/dynamo.rs proves a profile at the caps fits).
+    // attribute cap (store/dynamo/items.rs proves a profile at the caps fits).
     let moved_others = secondary
         .identities
         .iter()
