@@ -81,6 +81,33 @@ impl LoginCommand {
     }
 }
 
+impl LoginCommand {
+    /// The user a first login creates: the custom ID and the profile the login carries (an
+    /// attribute named twice keeps its last value), version 1, every time `now`.
+    pub fn new_user(&self) -> User {
+        let mut attributes: Vec<Attribute> = Vec::with_capacity(self.attributes.len());
+        for a in &self.attributes {
+            attributes.retain(|x| x.key() != a.key());
+            attributes.push(a.clone());
+        }
+        attributes.sort_by(|a, b| a.key().cmp(b.key()));
+        User {
+            id: UserId::new_random(),
+            project: self.project,
+            custom_id: Some(self.custom_id.clone()),
+            nickname: self.nickname.clone(),
+            external_id: None,
+            partner_id: None,
+            attributes,
+            session_version: 0,
+            version: 1,
+            created_at: self.now,
+            updated_at: self.now,
+            last_login: self.now,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LoginOutcome {
     pub user: User,

@@ -178,3 +178,21 @@ pub async fn recording_store() -> (DynamoStore, Recorder) {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), plain.table());
     (store, recorder)
 }
+
+/// A JSON `POST` with a bearer token, as a studio's server sends one.
+pub fn post(path: &str, token: &str, body: &serde_json::Value) -> lambda_http::Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(lambda_http::Body::from(body.to_string()))
+        .expect("a valid request")
+}
+
+/// An answer's status and JSON body.
+pub fn status_and_body(resp: lambda_http::Response<lambda_http::Body>) -> (u16, serde_json::Value) {
+    let status = resp.status().as_u16();
+    let body = serde_json::from_slice(resp.body().as_ref()).expect("a JSON body");
+    (status, body)
+}

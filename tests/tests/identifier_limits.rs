@@ -4,6 +4,8 @@
 //! writes anything.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use idlink_tests::{post, status_and_body};
+
 use idlink::function::answer;
 use std::collections::HashMap;
 
@@ -12,7 +14,7 @@ use idlink::identity::{CustomId, Provider};
 use idlink::store::dynamo::DynamoStore;
 use idlink::testing::{Seed, login_user, tokens_from};
 use idlink_tests::{assert_identity_invariants, fresh_store, kind, scan, text};
-use lambda_http::{Body, Request, RequestExt, http};
+use lambda_http::RequestExt;
 use serde_json::{Value, json};
 
 /// A character of four UTF-8 bytes (U+1D11E MUSICAL SYMBOL G CLEF).
@@ -51,24 +53,6 @@ async fn stack() -> Stack {
     }
 }
 
-fn post(path: &str, token: &str, body: &Value) -> Request {
-    http::Request::builder()
-        .method("POST")
-        .uri(path)
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
-
-async fn status_and_body(resp: lambda_http::Response<Body>) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    (
-        status,
-        serde_json::from_slice(resp.body().as_ref()).unwrap(),
-    )
-}
-
 impl Stack {
     async fn login(&self, body: Value) -> (u16, Value) {
         let req = post("/users/login/server_custom_id", &self.server_token, &body);
@@ -76,7 +60,6 @@ impl Stack {
             answer::<auth_custom_id::Family>(auth_custom_id::handler::handle(&self.login, &req))
                 .await,
         )
-        .await
     }
 
     async fn link_external(&self, user: &str, external: &str) -> (u16, Value) {
@@ -89,7 +72,6 @@ impl Stack {
             ))
             .await,
         )
-        .await
     }
 
     async fn link_identity(&self, user: &str, provider: &str, user_id: &str) -> (u16, Value) {
@@ -107,7 +89,6 @@ impl Stack {
             ))
             .await,
         )
-        .await
     }
 }
 

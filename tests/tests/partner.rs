@@ -2,6 +2,8 @@
 //! catalog, and the promise that no raw identifier reaches the table or the logs.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use idlink_tests::status_and_body;
+
 use idlink::function::answer;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -63,14 +65,6 @@ fn link_request(user_token: &str, identifier: &str) -> Request {
         .unwrap()
 }
 
-async fn status_and_body(resp: lambda_http::Response<Body>) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    (
-        status,
-        serde_json::from_slice(resp.body().as_ref()).unwrap(),
-    )
-}
-
 impl Stack {
     async fn user_token(&self, custom_id: &str) -> (String, String) {
         let user = login_user(&self.store, &self.seed, custom_id).await;
@@ -94,7 +88,6 @@ impl Stack {
             ))
             .await,
         )
-        .await
     }
 }
 
@@ -145,7 +138,6 @@ async fn fifty_users_racing_for_one_identifier_leave_one_owner() {
                     answer::<link_identifier::Family>(link_identifier::handler::handle(&app, &req))
                         .await,
                 )
-                .await
             })
         })
         .collect();
@@ -205,8 +197,7 @@ async fn no_raw_identifier_in_the_table_or_the_logs() {
                     &link_request(token, id),
                 ))
                 .await,
-            )
-            .await;
+            );
             assert_eq!(got, status);
         }
         let key = s.api_key.clone();
@@ -270,8 +261,7 @@ async fn a_merged_user_gets_er709() {
             &link_request(&token, IDENTIFIERS[0]),
         ))
         .await,
-    )
-    .await;
+    );
     assert_eq!(
         (status, body["code"].as_str()),
         (404, Some("ER709")),

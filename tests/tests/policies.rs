@@ -147,290 +147,290 @@ async fn auth_custom_id_policy_grants_exactly_what_it_uses() {
     assert_eq!(actions(&calls), granted("AuthCustomIdFunction"));
 }
 
+/// A recording DynamoDB store with one seeded project, and the key set every function verifies.
+struct Wire {
+    store: DynamoStore,
+    recorder: Recorder,
+    seed: Seed,
+    keys: String,
+}
+
+impl Wire {
+    async fn new() -> Self {
+        let (store, recorder) = recording_store().await;
+        let seed = Seed::create(&store, None).await;
+        Self {
+            store,
+            recorder,
+            seed,
+            keys: test_key_json(),
+        }
+    }
+
+    /// The signing side, for minting the tokens requests carry.
+    fn tokens(&self) -> idlink::token::TokenService {
+        tokens_from(&self.keys)
+    }
+
+    fn server_token(&self, scopes: &[Scope]) -> String {
+        self.seed.server_token(&self.tokens(), scopes)
+    }
+
+    fn user_token(&self, user: &idlink::user::User) -> String {
+        self.tokens()
+            .issue_user_token(user, None, None, idlink::clock::now())
+            .unwrap()
+    }
+
+    /// Forgets what setup sent, so the next `serve!` records only the request under test.
+    fn start(&self) {
+        self.recorder.take();
+    }
+}
+
+/// Serves a request with a function's handler, as its Lambda would (over the recording store, with
+/// only the secret material its crate declares); asserts the status and answers the DynamoDB calls.
+macro_rules! serve {
+    ($wire:expr, $krate:ident, $req:expr, $status:expr) => {{
+        let app = idlink::function::App {
+            store: $wire.store.clone(),
+            tokens: tokens_with(&$wire.keys, $krate::SECRETS),
+        };
+        let resp = answer::<$krate::Family>($krate::handler::handle(&app, &$req)).await;
+        assert_eq!(resp.status().as_u16(), $status, "{}", stringify!($krate));
+        $wire.recorder.take()
+    }};
+}
+
+/// A request with a bearer token (if any), path parameters and a JSON body (if any).
+fn request(
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    params: &[(&str, &str)],
+    body: Option<serde_json::Value>,
+) -> Request {
+    let mut b = http::Request::builder().method(method).uri(path);
+    if let Some(token) = bearer {
+        b = b.header("authorization", format!("Bearer {token}"));
+    }
+    let req: Request = b
+        .body(body.map_or(Body::Empty, |v| Body::from(v.to_string())))
+        .unwrap();
+    req.with_path_parameters(
+        params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<std::collections::HashMap<_, _>>(),
+    )
+}
+
+/// The whole check for one function: each request's calls are its budget, and all of them
+/// together use exactly what the function's policy grants.
+fn assert_exact(resource: &str, runs: &[(Vec<Call>, &[&str])]) {
+    for (calls, expected) in runs {
+        assert_eq!(operations(calls), *expected, "{resource}");
+    }
+    let all: Vec<Call> = runs.iter().flat_map(|(c, _)| c.clone()).collect();
+    assert_eq!(actions(&all), granted(resource), "{resource}");
+}
+
 #[tokio::test]
 async fn oauth_token_policy_grants_exactly_what_it_uses() {
-    let (store, recorder) = recording_store().await;
-    let seed = Seed::create(&store, None).await;
-    recorder.take();
-    let app = idlink::function::App {
-        store,
-        tokens: tokens_with(&test_key_json(), oauth_token::SECRETS),
+    let w = Wire::new().await;
+    let user = idlink::testing::login_user(&w.store, &w.seed, "p").await;
+    let form = |body: String| {
+        let req: Request = http::Request::builder()
+            .method("POST")
+            .uri("/oauth/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        req
     };
-    let req: Request = http::Request::builder()
-        .method("POST")
-        .uri("/oauth/token")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from(format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}",
-            seed.client_id.as_str(),
-            seed.client_secret
-        )))
-        .unwrap();
-    let resp = answer::<oauth_token::Family>(oauth_token::handler::handle(&app, &req)).await;
-    assert_eq!(resp.status(), 200);
-    let calls = recorder.take();
-    assert_eq!(
-        operations(&calls),
-        ["GetItem", "GetItem"],
-        "client, then its project"
+    let credentials = format!(
+        "client_id={}&client_secret={}",
+        w.seed.client_id.as_str(),
+        w.seed.client_secret
     );
-    assert_eq!(actions(&calls), granted("OauthTokenFunction"));
+    w.start();
+    let issued = serve!(
+        w,
+        oauth_token,
+        form(format!("grant_type=client_credentials&{credentials}")),
+        200
+    );
+    let exchanged = serve!(
+        w,
+        oauth_token,
+        form(format!(
+            "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&{credentials}\
+             &subject_token={}&subject_token_type=urn:ietf:params:oauth:token-type:jwt",
+            w.user_token(&user)
+        )),
+        200
+    );
+    assert_exact(
+        "OauthTokenFunction",
+        &[
+            // The client, then its project.
+            (issued, &["GetItem", "GetItem"]),
+            // The client, then the player's session.
+            (exchanged, &["GetItem", "GetItem"]),
+        ],
+    );
 }
 
 #[tokio::test]
 async fn link_external_id_is_one_transaction_and_its_policy_is_exact() {
-    let (store, recorder) = recording_store().await;
-    let seed = Seed::create(&store, None).await;
-    let user = idlink::testing::login_user(&store, &seed, "p").await;
-    let other = idlink::testing::login_user(&store, &seed, "q").await;
-    let keys = test_key_json();
-    let token = seed.server_token(&tokens_from(&keys), &[Scope::UsersLink]);
-    let tokens = tokens_with(&keys, link_external_id::SECRETS);
-    let app = idlink::function::App { store, tokens };
-    recorder.take();
-    let link = |user: String, ext: &str| {
-        let body = serde_json::json!({"user_id": user, "external_account_id": ext});
-        http::Request::builder()
-            .method("POST")
-            .uri("/users/account/link_external_id")
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::from(body.to_string()))
-            .unwrap()
+    let w = Wire::new().await;
+    let user = idlink::testing::login_user(&w.store, &w.seed, "p").await;
+    let other = idlink::testing::login_user(&w.store, &w.seed, "q").await;
+    let token = w.server_token(&[Scope::UsersLink]);
+    let link = |user: &idlink::user::User| {
+        let body = serde_json::json!({"user_id": user.id.to_string(), "external_account_id": "X"});
+        request(
+            "POST",
+            "/users/account/link_external_id",
+            Some(&token),
+            &[],
+            Some(body),
+        )
     };
-    let resp = answer::<link_external_id::Family>(link_external_id::handler::handle(
-        &app,
-        &link(user.id.to_string(), "X"),
-    ))
-    .await;
-    assert_eq!(resp.status(), 200);
-    let linked = recorder.take();
-    assert_eq!(
-        operations(&linked),
-        ["TransactWriteItems"],
-        "a link is one transaction"
+    w.start();
+    let linked = serve!(w, link_external_id, link(&user), 200);
+    let refused = serve!(w, link_external_id, link(&other), 422);
+    assert_exact(
+        "LinkExternalIdFunction",
+        &[
+            // A link is one transaction; a refusal is explained with one batched read.
+            (linked, &["TransactWriteItems"]),
+            (refused, &["TransactWriteItems", "BatchGetItem"]),
+        ],
     );
-    let resp = answer::<link_external_id::Family>(link_external_id::handler::handle(
-        &app,
-        &link(other.id.to_string(), "X"),
-    ))
-    .await;
-    assert_eq!(resp.status(), 422);
-    let refused = recorder.take();
-    assert_eq!(operations(&refused), ["TransactWriteItems", "BatchGetItem"]);
-    let mut all = linked;
-    all.extend(refused);
-    assert_eq!(actions(&all), granted("LinkExternalIdFunction"));
 }
 
 #[tokio::test]
 async fn get_me_is_one_query_and_its_policy_is_exact() {
-    let (store, recorder) = recording_store().await;
-    let seed = Seed::create(&store, None).await;
-    let user = idlink::testing::login_user(&store, &seed, "p").await;
-    let keys = test_key_json();
-    let token = tokens_from(&keys)
-        .issue_user_token(&user, None, None, idlink::clock::now())
-        .unwrap();
-    let tokens = tokens_with(&keys, get_me::SECRETS);
-    let app = idlink::function::App { store, tokens };
-    recorder.take();
-    let req: Request = http::Request::builder()
-        .uri("/users/me")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::Empty)
-        .unwrap();
-    let resp = answer::<get_me::Family>(get_me::handler::handle(&app, &req)).await;
-    assert_eq!(resp.status(), 200);
-    let calls = recorder.take();
-    assert_eq!(operations(&calls), ["Query"]);
-    assert_eq!(actions(&calls), granted("GetMeFunction"));
+    let w = Wire::new().await;
+    let user = idlink::testing::login_user(&w.store, &w.seed, "p").await;
+    let token = w.user_token(&user);
+    w.start();
+    let calls = serve!(
+        w,
+        get_me,
+        request("GET", "/users/me", Some(&token), &[], None),
+        200
+    );
+    assert_exact("GetMeFunction", &[(calls, &["Query"])]);
 }
 
 #[tokio::test]
 async fn partner_functions_round_trips_and_policies() {
     use idlink::partner::{ApiKeyHash, generate_api_key};
     use idlink::store::ApiKeyStore;
-    let (store, recorder) = recording_store().await;
-    let seed = Seed::create(&store, None).await;
-    let me = idlink::testing::login_user(&store, &seed, "me").await;
-    let other = idlink::testing::login_user(&store, &seed, "other").await;
+    let w = Wire::new().await;
+    let me = idlink::testing::login_user(&w.store, &w.seed, "me").await;
+    let other = idlink::testing::login_user(&w.store, &w.seed, "other").await;
     let api_key = generate_api_key().unwrap();
-    store
-        .put_api_key(&ApiKeyHash::of(&api_key), seed.project.id)
+    w.store
+        .put_api_key(&ApiKeyHash::of(&api_key), w.seed.project.id)
         .await
         .unwrap();
-    let keys = idlink::testing::test_key_json();
-    let tokens = idlink::testing::tokens_from(&keys);
-    let link_app = idlink::function::App {
-        store: store.clone(),
-        tokens: tokens_with(&keys, link_identifier::SECRETS),
-    };
-    let resolve_app = idlink::function::App {
-        store,
-        tokens: tokens_with(&keys, resolve_identifier::SECRETS),
-    };
     let id = "c6fefe8d7ac0f4113876d634e8d15f65947f1b62d4859fffcd2464d2be58b2d8";
     let link = |user: &idlink::user::User| {
-        let token = tokens
-            .issue_user_token(user, None, None, idlink::clock::now())
-            .unwrap();
-        http::Request::builder()
-            .method("POST")
-            .uri("/api/v2/user/link-identifier")
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::from(
-                serde_json::json!({ "identifier": id }).to_string(),
-            ))
-            .unwrap()
+        let body = serde_json::json!({ "identifier": id });
+        let token = w.user_token(user);
+        request(
+            "POST",
+            "/api/v2/user/link-identifier",
+            Some(&token),
+            &[],
+            Some(body),
+        )
     };
-    recorder.take();
-    let resp =
-        answer::<link_identifier::Family>(link_identifier::handler::handle(&link_app, &link(&me)))
-            .await;
-    assert_eq!(resp.status(), 200);
-    let linked = recorder.take();
-    assert_eq!(
-        operations(&linked),
-        ["TransactWriteItems"],
-        "a link is one transaction"
-    );
-    let resp = answer::<link_identifier::Family>(link_identifier::handler::handle(
-        &link_app,
-        &link(&other),
-    ))
-    .await;
-    assert_eq!(resp.status(), 409);
-    let mut all = linked;
-    all.extend(recorder.take());
-    assert_eq!(actions(&all), granted("LinkIdentifierFunction"));
-
-    let req: Request = http::Request::builder()
+    let resolve: Request = http::Request::builder()
         .uri("/api/v2/user")
         .header("x-api-key", &api_key)
         .header("user-identifier", id)
         .body(Body::Empty)
         .unwrap();
-    let resp = answer::<resolve_identifier::Family>(resolve_identifier::handler::handle(
-        &resolve_app,
-        &req,
-    ))
-    .await;
-    assert_eq!(resp.status(), 200);
-    let resolved = recorder.take();
-    assert_eq!(
-        operations(&resolved),
-        ["GetItem", "GetItem", "Query"],
-        "key, marker, user"
+    w.start();
+    let linked = serve!(w, link_identifier, link(&me), 200);
+    let taken = serve!(w, link_identifier, link(&other), 409);
+    let resolved = serve!(w, resolve_identifier, resolve, 200);
+    assert_exact(
+        "LinkIdentifierFunction",
+        &[
+            (linked, &["TransactWriteItems"]),
+            (taken, &["TransactWriteItems", "BatchGetItem"]),
+        ],
     );
-    assert_eq!(actions(&resolved), granted("ResolveIdentifierFunction"));
+    // The API key, the identifier's marker, the user.
+    assert_exact(
+        "ResolveIdentifierFunction",
+        &[(resolved, &["GetItem", "GetItem", "Query"])],
+    );
 }
 
 #[tokio::test]
 async fn account_functions_round_trips_and_policies() {
-    use lambda_http::RequestExt;
-    let (store, recorder) = recording_store().await;
-    let seed = Seed::create(&store, None).await;
-    let a = idlink::testing::login_user(&store, &seed, "a").await;
-    idlink::testing::login_user(&store, &seed, "b").await;
-    let keys = idlink::testing::test_key_json();
-    let token = seed.server_token(&idlink::testing::tokens_from(&keys), &Scope::ALL);
-    let request =
-        |method: &str, path: String, params: &[(&str, &str)], body: Option<serde_json::Value>| {
-            let req: Request = http::Request::builder()
-                .method(method)
-                .uri(&path)
-                .header("authorization", format!("Bearer {token}"))
-                .body(
-                    body.map(|b| Body::from(b.to_string()))
-                        .unwrap_or(Body::Empty),
-                )
-                .unwrap();
-            req.with_path_parameters(
-                params
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect::<std::collections::HashMap<_, _>>(),
-            )
-        };
+    let w = Wire::new().await;
+    let a = idlink::testing::login_user(&w.store, &w.seed, "a").await;
+    idlink::testing::login_user(&w.store, &w.seed, "b").await;
+    let token = w.server_token(&Scope::ALL);
     let id = a.id.to_string();
-    recorder.take();
-
-    let get = idlink::function::App {
-        store: store.clone(),
-        tokens: tokens_with(&keys, get_user::SECRETS),
-    };
-    let resp = answer::<get_user::Family>(get_user::handler::handle(
-        &get,
-        &request("GET", format!("/api/v2/users/{id}"), &[("id", &id)], None),
-    ))
-    .await;
-    assert_eq!(resp.status(), 200);
-    let calls = recorder.take();
-    assert_eq!(operations(&calls), ["Query"]);
-    assert_eq!(actions(&calls), granted("GetUserFunction"));
-
-    let link = idlink::function::App {
-        store: store.clone(),
-        tokens: tokens_with(&keys, link_identity::SECRETS),
-    };
-    let body = serde_json::json!({"provider": "server_custom_id", "user_id": "b"});
-    let resp = answer::<link_identity::Family>(link_identity::handler::handle(
-        &link,
-        &request(
+    let user_path = format!("/api/v2/users/{id}");
+    let identities = format!("/api/v2/users/{id}/identities");
+    let link = |body: serde_json::Value| {
+        request(
             "POST",
-            format!("/api/v2/users/{id}/identities"),
+            &identities,
+            Some(&token),
             &[("id", &id)],
             Some(body),
-        ),
-    ))
-    .await;
-    assert_eq!(resp.status(), 201);
-    let merged = recorder.take();
-    assert_eq!(
-        operations(&merged),
-        ["GetItem", "Query", "Query", "TransactWriteItems"],
-        "owner, both users, one transaction"
-    );
-    let body = serde_json::json!({"provider": "xbox", "user_id": "7"});
-    let resp = answer::<link_identity::Family>(link_identity::handler::handle(
-        &link,
-        &request(
-            "POST",
-            format!("/api/v2/users/{id}/identities"),
-            &[("id", &id)],
-            Some(body),
-        ),
-    ))
-    .await;
-    assert_eq!(resp.status(), 201);
-    let attached = recorder.take();
-    assert_eq!(
-        operations(&attached),
-        ["GetItem", "Query", "TransactWriteItems"]
-    );
-    let mut all = merged;
-    all.extend(attached);
-    assert_eq!(actions(&all), granted("LinkIdentityFunction"));
-
-    let unlink = idlink::function::App {
-        store,
-        tokens: tokens_with(&keys, unlink_identity::SECRETS),
+        )
     };
-    let params = [("id", id.as_str()), ("provider", "xbox"), ("user_id", "7")];
-    let resp = answer::<unlink_identity::Family>(unlink_identity::handler::handle(
-        &unlink,
-        &request(
-            "DELETE",
-            format!("/api/v2/users/{id}/identities/xbox/7"),
-            &params,
-            None,
-        ),
-    ))
-    .await;
-    assert_eq!(resp.status(), 200);
-    let calls = recorder.take();
-    assert_eq!(operations(&calls), ["Query", "TransactWriteItems"]);
-    assert_eq!(actions(&calls), granted("UnlinkIdentityFunction"));
+    let unlink = request(
+        "DELETE",
+        &format!("{identities}/xbox/7"),
+        Some(&token),
+        &[("id", &id), ("provider", "xbox"), ("user_id", "7")],
+        None,
+    );
+    w.start();
+    let read = serve!(
+        w,
+        get_user,
+        request("GET", &user_path, Some(&token), &[("id", &id)], None),
+        200
+    );
+    let merged = serve!(
+        w,
+        link_identity,
+        link(serde_json::json!({"provider": "server_custom_id", "user_id": "b"})),
+        201
+    );
+    let attached = serve!(
+        w,
+        link_identity,
+        link(serde_json::json!({"provider": "xbox", "user_id": "7"})),
+        201
+    );
+    let unlinked = serve!(w, unlink_identity, unlink, 200);
+    assert_exact("GetUserFunction", &[(read, &["Query"])]);
+    assert_exact(
+        "LinkIdentityFunction",
+        &[
+            // The owner, both users, one transaction.
+            (merged, &["GetItem", "Query", "Query", "TransactWriteItems"]),
+            (attached, &["GetItem", "Query", "TransactWriteItems"]),
+        ],
+    );
+    assert_exact(
+        "UnlinkIdentityFunction",
+        &[(unlinked, &["Query", "TransactWriteItems"])],
+    );
 }
 
 /// Each template function with the secret material its crate declares.

@@ -2,6 +2,8 @@
 //! invariant 2, and the whole Xsolla flow (login → link → login → /users/me → with_logout).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use idlink_tests::{post, status_and_body};
+
 use idlink::function::answer;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,30 +57,12 @@ async fn stack() -> Stack {
     }
 }
 
-fn post(path: &str, token: &str, body: Value) -> Request {
-    http::Request::builder()
-        .method("POST")
-        .uri(path)
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
-
-async fn status_and_body(resp: lambda_http::Response<Body>) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    (
-        status,
-        serde_json::from_slice(resp.body().as_ref()).unwrap(),
-    )
-}
-
 impl Stack {
     async fn login(&self, custom_id: &str, with_logout: bool) -> String {
         let mut req = post(
             "/users/login/server_custom_id",
             &self.server_token,
-            json!({"server_custom_id": custom_id}),
+            &json!({"server_custom_id": custom_id}),
         );
         if with_logout {
             req = req.with_query_string_parameters(HashMap::from([(
@@ -89,8 +73,7 @@ impl Stack {
         let (status, body) = status_and_body(
             answer::<auth_custom_id::Family>(auth_custom_id::handler::handle(&self.login, &req))
                 .await,
-        )
-        .await;
+        );
         assert_eq!(status, 200, "{body}");
         body["token"].as_str().unwrap().to_owned()
     }
@@ -103,7 +86,6 @@ impl Stack {
             .body(Body::Empty)
             .unwrap();
         status_and_body(answer::<get_me::Family>(get_me::handler::handle(&self.me, &req)).await)
-            .await
     }
 
     /// Runs one link request per (user, external id) concurrently.
@@ -115,7 +97,7 @@ impl Stack {
                 let req = post(
                     "/users/account/link_external_id",
                     &self.server_token,
-                    json!({"user_id": user, "external_account_id": external}),
+                    &json!({"user_id": user, "external_account_id": external}),
                 );
                 let (app, barrier) = (self.link.clone(), barrier.clone());
                 tokio::spawn(async move {
@@ -126,7 +108,6 @@ impl Stack {
                         ))
                         .await,
                     )
-                    .await
                 })
             })
             .collect();
@@ -223,12 +204,11 @@ async fn login_link_login_me_and_with_logout_end_to_end() {
     let req = post(
         "/users/account/link_external_id",
         &s.server_token,
-        json!({"user_id": claims.sub, "external_account_id": "A1234BB23"}),
+        &json!({"user_id": claims.sub, "external_account_id": "A1234BB23"}),
     );
     let (status, body) = status_and_body(
         answer::<link_external_id::Family>(link_external_id::handler::handle(&s.link, &req)).await,
-    )
-    .await;
+    );
     assert_eq!(status, 200, "{body}");
 
     let second = s.login("hero", false).await;

@@ -54,6 +54,22 @@ pub struct LinkIdentity {
     pub now: i64,
 }
 
+impl LinkIdentity {
+    /// The merge this link becomes when `owner` already holds the identity: the whole owner
+    /// moves into the primary (the server named the identity, so no proof is needed).
+    pub fn merge_with(&self, owner: UserId) -> Merge {
+        Merge {
+            project: self.project,
+            primary: self.primary,
+            secondary: owner,
+            primary_session: self.primary_session,
+            secondary_session: None,
+            proof: None,
+            now: self.now,
+        }
+    }
+}
+
 /// Merge `secondary` (and all it holds) into `primary`.
 #[derive(Debug, Clone)]
 pub struct Merge {

@@ -112,14 +112,6 @@ impl MemoryStore {
     }
 }
 
-fn upsert_attributes(list: &mut Vec<Attribute>, attrs: &[Attribute]) {
-    for a in attrs {
-        list.retain(|x| x.key() != a.key());
-        list.push(a.clone());
-    }
-    list.sort_by(|a, b| a.key().cmp(b.key()));
-}
-
 impl LoginStore for MemoryStore {
     async fn login(&self, cmd: &LoginCommand) -> Result<LoginOutcome> {
         let mut s = self.lock()?;
@@ -133,24 +125,7 @@ impl LoginStore for MemoryStore {
             return Err(Error::IdentityTaken);
         }
         let Some(uid) = owner else {
-            let user = User {
-                id: UserId::new_random(),
-                project: cmd.project,
-                custom_id: Some(cmd.custom_id.clone()),
-                nickname: cmd.nickname.clone(),
-                external_id: None,
-                partner_id: None,
-                attributes: {
-                    let mut list = Vec::new();
-                    upsert_attributes(&mut list, &cmd.attributes);
-                    list
-                },
-                session_version: 0,
-                version: 1,
-                created_at: cmd.now,
-                updated_at: cmd.now,
-                last_login: cmd.now,
-            };
+            let user = cmd.new_user();
             let mut identities = BTreeSet::from([custom.clone()]);
             s.markers.insert((cmd.project, custom), user.id);
             if let Some(social) = &cmd.social {
@@ -352,15 +327,7 @@ impl AccountStore for MemoryStore {
                 let primary = s.live(cmd.project, cmd.primary).ok_or(Error::NotFound)?;
                 Err(already_held(&primary.user, &cmd.identity))
             }
-            Some(owner) => s.merge(&Merge {
-                project: cmd.project,
-                primary: cmd.primary,
-                secondary: owner,
-                primary_session: cmd.primary_session,
-                secondary_session: None,
-                proof: None,
-                now: cmd.now,
-            }),
+            Some(owner) => s.merge(&cmd.merge_with(owner)),
             None if is_reserved(&cmd.identity) => Err(Error::ReservedProvider),
             None => {
                 let mut primary = s.live(cmd.project, cmd.primary).ok_or(Error::NotFound)?;

@@ -104,18 +104,7 @@ impl AccountStore for DynamoStore {
                     return Err(already_held(&primary.user, &cmd.identity));
                 }
                 Some(owner) => {
-                    return self
-                        .merge(&Merge {
-                            project: cmd.project,
-                            primary: cmd.primary,
-                            secondary: owner,
-                            primary_session: cmd.primary_session,
-                            secondary_session: None,
-                            proof: None,
-                            now: cmd.now,
-                        })
-                        .await
-                        .map(Retry::Done);
+                    return self.merge(&cmd.merge_with(owner)).await.map(Retry::Done);
                 }
                 None if is_reserved(&cmd.identity) => return Err(Error::ReservedProvider),
                 None => {}

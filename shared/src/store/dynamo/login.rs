@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::identity::{IdentityKey, UserId};
 use crate::store::accounts::check_identity_room;
 use crate::store::{LoginStore, UserStore};
-use crate::user::{LoginCommand, LoginOutcome, User};
+use crate::user::{LoginCommand, LoginOutcome};
 
 /// The profile still has room for the login's attributes.
 const ROOM_FOR_ATTRIBUTES: &str = "size(attrs) <= :cap";
@@ -103,20 +103,7 @@ impl DynamoStore {
         cmd: &LoginCommand,
         custom: &IdentityKey,
     ) -> Result<Retry<LoginOutcome>> {
-        let user = User {
-            id: UserId::new_random(),
-            project: cmd.project,
-            custom_id: Some(cmd.custom_id.clone()),
-            nickname: cmd.nickname.clone(),
-            external_id: None,
-            partner_id: None,
-            attributes: cmd.attributes.clone(),
-            session_version: 0,
-            version: 1,
-            created_at: cmd.now,
-            updated_at: cmd.now,
-            last_login: cmd.now,
-        };
+        let user = cmd.new_user();
         let mut items = vec![
             self.put(
                 marker_item(cmd.project, custom, user.id, cmd.now),
