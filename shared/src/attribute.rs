@@ -195,6 +195,123 @@ impl Attribute {
     }
 }
 
+/// Xsolla's server write of attributes by custom ID
+/// (`POST /projects/{project_id}/server_custom_id/{server_custom_id}/attributes`): there `value` is
+/// a string of at most 256 characters, `attr_type` defaults to `client`, `permission` to
+/// `private`, and a key is `[A-Za-z0-9_]+` (no '-').
+impl Attribute {
+    pub const MAX_WRITE_VALUE_CHARS: usize = 256;
+
+    /// A key as this write accepts it, in `attributes` or `removing_keys`.
+    pub fn is_write_key(key: &str) -> bool {
+        !key.is_empty()
+            && key.chars().count() <= Self::MAX_KEY_CHARS
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    }
+
+    /// Parses one element of the write's `attributes` array; `index` names it in errors.
+    pub fn parse_server_write(index: usize, item: &Value) -> Result<Self> {
+        let field = |name: &str| format!("attributes[{index}].{name}");
+        let obj = item
+            .as_object()
+            .ok_or_else(|| Error::invalid(format!("attributes[{index}]"), "must be an object"))?;
+        let opt_text = |name: &str| -> Result<Option<&str>> {
+            match obj.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(_) => Err(Error::invalid(field(name), "must be a string")),
+            }
+        };
+        let key = opt_text("key")?.ok_or_else(|| Error::missing(field("key")))?;
+        if !Self::is_write_key(key) {
+            return Err(Error::invalid(
+                field("key"),
+                "must be 1-256 characters of letters, digits and '_'",
+            ));
+        }
+        let value = opt_text("value")?.ok_or_else(|| Error::missing(field("value")))?;
+        if value.chars().count() > Self::MAX_WRITE_VALUE_CHARS {
+            return Err(Error::invalid(
+                field("value"),
+                "must be at most 256 characters",
+            ));
+        }
+        let attr_type = match opt_text("attr_type")? {
+            None => AttrType::Client,
+            Some(t) => AttrType::from_str_opt(t).ok_or_else(|| {
+                Error::invalid(field("attr_type"), "must be \"client\" or \"server\"")
+            })?,
+        };
+        let permission = match opt_text("permission")? {
+            None => Permission::Private,
+            Some(p) => Permission::from_str_opt(p).ok_or_else(|| {
+                Error::invalid(field("permission"), "must be \"public\" or \"private\"")
+            })?,
+        };
+        Ok(Self {
+            key: key.to_owned(),
+            attr_type,
+            permission,
+            read_only: false,
+            value_json: Value::String(value.to_owned()).to_string(),
+        })
+    }
+
+    /// Parses the write's whole `attributes` array (required): at most
+    /// [`Attribute::MAX_PER_REQUEST`], a key at most once.
+    pub fn parse_server_write_list(value: Option<&Value>) -> Result<Vec<Self>> {
+        let items = match value {
+            None | Some(Value::Null) => return Err(Error::missing("attributes")),
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err(Error::invalid("attributes", "must be an array")),
+        };
+        if items.len() > Self::MAX_PER_REQUEST {
+            return Err(Error::invalid("attributes", "has too many elements"));
+        }
+        let mut parsed: Vec<Self> = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let attr = Self::parse_server_write(i, item)?;
+            if parsed.iter().any(|a| a.key == attr.key) {
+                return Err(Error::invalid(
+                    format!("attributes[{i}].key"),
+                    "must be unique per request",
+                ));
+            }
+            parsed.push(attr);
+        }
+        Ok(parsed)
+    }
+
+    /// Parses `removing_keys` (optional): at most [`Attribute::MAX_PER_REQUEST`] keys.
+    pub fn parse_removing_keys(value: Option<&Value>) -> Result<Vec<String>> {
+        let items = match value {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err(Error::invalid("removing_keys", "must be an array")),
+        };
+        if items.len() > Self::MAX_PER_REQUEST {
+            return Err(Error::invalid("removing_keys", "has too many elements"));
+        }
+        let mut keys: Vec<String> = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            match item {
+                Value::String(k) if Self::is_write_key(k) => {
+                    if !keys.contains(k) {
+                        keys.push(k.clone());
+                    }
+                }
+                _ => {
+                    return Err(Error::invalid(
+                        format!("removing_keys[{i}]"),
+                        "must be 1-256 characters of letters, digits and '_'",
+                    ));
+                }
+            }
+        }
+        Ok(keys)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +355,35 @@ mod tests {
             .map(|i| json!({"attr_type":"server","key":format!("k{i}"),"permission":"private","value":1}))
             .collect();
         assert!(Attribute::parse_list(Some(&Value::Array(many))).is_err());
+    }
+
+    #[test]
+    fn parses_the_server_write_shape() {
+        let attrs = Attribute::parse_server_write_list(Some(&json!([
+            {"key":"level","value":"12"},
+            {"key":"tier","value":"gold","attr_type":"server","permission":"public"}
+        ])))
+        .unwrap();
+        assert_eq!(attrs[0].attr_type, AttrType::Client);
+        assert_eq!(attrs[0].permission, Permission::Private);
+        assert_eq!(attrs[0].value(), json!("12"));
+        assert_eq!(attrs[1].attr_type, AttrType::Server);
+        assert_eq!(attrs[1].permission, Permission::Public);
+
+        let one = |item: Value| Attribute::parse_server_write(0, &item);
+        assert!(one(json!({"key":"custom-id","value":"x"})).is_err(), "'-'");
+        assert!(one(json!({"key":"k","value":5})).is_err(), "not a string");
+        assert!(one(json!({"key":"k","value":"v".repeat(257)})).is_err());
+        assert!(one(json!({"key":"k","value":"v".repeat(256)})).is_ok());
+        assert!(one(json!({"key":"k".repeat(257),"value":"v"})).is_err());
+        assert!(one(json!({"value":"v"})).is_err());
+        assert!(one(json!({"key":"k","value":"v","attr_type":"admin"})).is_err());
+        assert!(Attribute::parse_server_write_list(None).is_err());
+        assert_eq!(
+            Attribute::parse_removing_keys(Some(&json!(["a", "a", "b"]))).unwrap(),
+            vec!["a", "b"]
+        );
+        assert!(Attribute::parse_removing_keys(Some(&json!(["a b"]))).is_err());
+        assert!(Attribute::parse_removing_keys(Some(&json!([1]))).is_err());
     }
 }

@@ -372,3 +372,24 @@ impl AccountStore for MemoryStore {
         })
     }
 }
+
+impl crate::store::AttributeStore for MemoryStore {
+    async fn write_attributes(&self, write: &crate::store::AttributeWrite) -> Result<()> {
+        let mut s = self.lock()?;
+        let ident = IdentityKey::custom_id(&write.custom_id);
+        let owner = s
+            .markers
+            .get(&(write.project, ident))
+            .copied()
+            .ok_or(Error::NotFound)?;
+        let stored = s
+            .users
+            .get_mut(&owner)
+            .filter(|u| u.merged_into.is_none() && u.user.project == write.project)
+            .ok_or(Error::NotFound)?;
+        stored.user.attributes = write.apply(&stored.user.attributes)?;
+        stored.user.updated_at = write.now;
+        stored.user.version += 1;
+        Ok(())
+    }
+}

@@ -175,3 +175,72 @@ pub(crate) fn link_verdict(
         _ => Ok(false),
     }
 }
+
+/// A server's write of a user's attributes, the user found by its custom ID (Xsolla's
+/// "write attributes by custom ID"): `set` written and `remove` removed in one write.
+#[derive(Debug, Clone)]
+pub struct AttributeWrite {
+    pub project: ProjectId,
+    pub custom_id: crate::identity::CustomId,
+    set: Vec<crate::attribute::Attribute>,
+    remove: Vec<String>,
+    pub now: i64,
+}
+
+impl AttributeWrite {
+    /// A key both written and removed is kept: it leaves `remove`.
+    pub fn new(
+        project: ProjectId,
+        custom_id: crate::identity::CustomId,
+        set: Vec<crate::attribute::Attribute>,
+        mut remove: Vec<String>,
+        now: i64,
+    ) -> Self {
+        remove.retain(|k| !set.iter().any(|a| a.key() == k));
+        Self {
+            project,
+            custom_id,
+            set,
+            remove,
+            now,
+        }
+    }
+
+    pub fn set(&self) -> &[crate::attribute::Attribute] {
+        &self.set
+    }
+
+    pub fn remove(&self) -> &[String] {
+        &self.remove
+    }
+
+    /// The user's attributes after this write, sorted by key; `TooManyAttributes` past
+    /// [`crate::attribute::Attribute::MAX_PER_USER`].
+    pub fn apply(
+        &self,
+        held: &[crate::attribute::Attribute],
+    ) -> Result<Vec<crate::attribute::Attribute>> {
+        let mut after: Vec<_> = held
+            .iter()
+            .filter(|a| {
+                !self.remove.iter().any(|k| k == a.key())
+                    && !self.set.iter().any(|s| s.key() == a.key())
+            })
+            .cloned()
+            .collect();
+        after.extend(self.set.iter().cloned());
+        if after.len() > crate::attribute::Attribute::MAX_PER_USER {
+            return Err(Error::TooManyAttributes);
+        }
+        after.sort_by(|a, b| a.key().cmp(b.key()));
+        Ok(after)
+    }
+}
+
+/// Writing a user's attributes from the studio's server.
+pub trait AttributeStore: Send + Sync {
+    /// One conditional write on the live user holding the custom ID in the project: `NotFound`
+    /// for an unknown custom ID, `TooManyAttributes` if the user would hold more than
+    /// `Attribute::MAX_PER_USER`; on a refusal nothing is written.
+    fn write_attributes(&self, write: &AttributeWrite) -> impl Future<Output = Result<()>> + Send;
+}

@@ -13,6 +13,7 @@
 //! keys), item mapping in `items`; this file holds the plumbing they share.
 
 mod accounts;
+mod attributes;
 mod clients;
 mod items;
 mod links;
