@@ -883,3 +883,209 @@ contract!(
     a_link_proof_works_once,
     unlink_makes_a_standalone_user,
 );
+
+/// Attribute writes by custom ID (write-attributes): a module of its own, so that its cases
+/// stand apart from the rest of the contract.
+mod attribute_writes {
+    use super::*;
+    use idlink::store::{AttributeStore, AttributeWrite};
+    use idlink::user::User;
+
+    fn written(keys: impl IntoIterator<Item = String>, value: &str) -> Vec<Attribute> {
+        Attribute::parse_server_write_list(Some(&json!(
+            keys.into_iter()
+                .map(|k| json!({"key": k, "value": value}))
+                .collect::<Vec<_>>()
+        )))
+        .unwrap()
+    }
+
+    fn write(
+        project: ProjectId,
+        custom: &str,
+        set: Vec<Attribute>,
+        remove: &[&str],
+    ) -> AttributeWrite {
+        AttributeWrite::new(
+            project,
+            CustomId::parse(custom).unwrap(),
+            set,
+            remove.iter().map(|k| (*k).to_owned()).collect(),
+            5_000,
+        )
+    }
+
+    async fn user(store: &(impl Store + AttributeStore), project: ProjectId, id: UserId) -> User {
+        store.get_user(project, id).await.unwrap().unwrap().user
+    }
+
+    async fn writes_and_removes_in_one_write_and_keeps_a_key_in_both(
+        store: impl Store + AttributeStore,
+    ) {
+        let project = ProjectId::new_random();
+        let mut cmd = login(project, "player", 1_000);
+        cmd.attributes = attrs(0..3, 1);
+        let before = store.login(&cmd).await.unwrap().user;
+
+        let mut set = written(["k1".to_owned(), "fresh".to_owned()], "x");
+        set.push(
+            Attribute::parse_server_write(
+                2,
+                &json!({"key":"tier","value":"gold","attr_type":"server","permission":"public"}),
+            )
+            .unwrap(),
+        );
+        store
+            .write_attributes(&write(project, "player", set, &["k0", "k1", "never_set"]))
+            .await
+            .unwrap();
+
+        let after = user(&store, project, before.id).await;
+        let got: Vec<(String, serde_json::Value, &str, &str)> = after
+            .attributes
+            .iter()
+            .map(|a| {
+                (
+                    a.key().to_owned(),
+                    a.value(),
+                    a.attr_type.as_str(),
+                    a.permission.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("fresh".into(), json!("x"), "client", "private"),
+                ("k1".into(), json!("x"), "client", "private"),
+                ("k2".into(), json!(1), "client", "public"),
+                ("tier".into(), json!("gold"), "server", "public"),
+            ]
+        );
+        assert!(after.version > before.version);
+        assert_eq!(after.updated_at, 5_000);
+        assert_eq!(after.session_version, before.session_version);
+    }
+
+    async fn unknown_and_foreign_custom_ids_are_not_found_and_nothing_is_written(
+        store: impl Store + AttributeStore,
+    ) {
+        let a = ProjectId::new_random();
+        let b = ProjectId::new_random();
+        let held = store.login(&login(a, "player", 1_000)).await.unwrap().user;
+
+        let set = || written(["k".to_owned()], "v");
+        let unknown = store
+            .write_attributes(&write(a, "nobody", set(), &[]))
+            .await;
+        assert!(matches!(unknown, Err(Error::NotFound)), "{unknown:?}");
+        // The custom ID is project A's: project B does not see it.
+        let foreign = store
+            .write_attributes(&write(b, "player", set(), &[]))
+            .await;
+        assert!(matches!(foreign, Err(Error::NotFound)), "{foreign:?}");
+        assert_eq!(user(&store, a, held.id).await, held, "nothing written");
+    }
+
+    async fn the_attribute_cap_holds_inside_the_write(store: impl Store + AttributeStore) {
+        let project = ProjectId::new_random();
+        let id = store
+            .login(&login(project, "full", 1_000))
+            .await
+            .unwrap()
+            .user
+            .id;
+        for batch in 0..4 {
+            let keys = (0..Attribute::MAX_PER_REQUEST).map(|i| format!("b{batch}_{i}"));
+            store
+                .write_attributes(&write(project, "full", written(keys, "v"), &[]))
+                .await
+                .unwrap();
+        }
+        let full = user(&store, project, id).await;
+        assert_eq!(full.attributes.len(), Attribute::MAX_PER_USER);
+
+        // One more is refused, also when the key it removes is not there; nothing is written.
+        for remove in [&[][..], &["never_set"][..]] {
+            let refused = store
+                .write_attributes(&write(
+                    project,
+                    "full",
+                    written(["one_more".to_owned()], "v"),
+                    remove,
+                ))
+                .await;
+            assert!(
+                matches!(refused, Err(Error::TooManyAttributes)),
+                "{refused:?}"
+            );
+            assert_eq!(user(&store, project, id).await, full, "nothing written");
+        }
+
+        // At the cap, an overwrite fits, and so does a replacement in one write.
+        store
+            .write_attributes(&write(
+                project,
+                "full",
+                written(["b0_0".to_owned()], "w"),
+                &[],
+            ))
+            .await
+            .unwrap();
+        store
+            .write_attributes(&write(
+                project,
+                "full",
+                written(["one_more".to_owned()], "v"),
+                &["b0_1"],
+            ))
+            .await
+            .unwrap();
+        let after = user(&store, project, id).await;
+        assert_eq!(after.attributes.len(), Attribute::MAX_PER_USER);
+        assert!(after.attributes.iter().any(|a| a.key() == "one_more"));
+        assert!(!after.attributes.iter().any(|a| a.key() == "b0_1"));
+        let b0_0 = after.attributes.iter().find(|a| a.key() == "b0_0").unwrap();
+        assert_eq!(b0_0.value(), json!("w"));
+    }
+
+    async fn a_write_follows_the_custom_id_into_a_merge(store: impl Store + AttributeStore) {
+        let project = ProjectId::new_random();
+        let primary = store
+            .login(&login(project, "primary", 1_000))
+            .await
+            .unwrap()
+            .user;
+        let secondary = store
+            .login(&login(project, "secondary", 1_000))
+            .await
+            .unwrap()
+            .user;
+        store
+            .merge(&merge_cmd(project, primary.id, secondary.id, None))
+            .await
+            .unwrap();
+        store
+            .write_attributes(&write(
+                project,
+                "secondary",
+                written(["k".to_owned()], "v"),
+                &[],
+            ))
+            .await
+            .unwrap();
+        let after = user(&store, project, primary.id).await;
+        assert_eq!(
+            after.attributes.len(),
+            1,
+            "written to the user holding the custom ID"
+        );
+    }
+
+    contract!(
+        writes_and_removes_in_one_write_and_keeps_a_key_in_both,
+        unknown_and_foreign_custom_ids_are_not_found_and_nothing_is_written,
+        the_attribute_cap_holds_inside_the_write,
+        a_write_follows_the_custom_id_into_a_merge,
+    );
+}
