@@ -446,6 +446,7 @@ fn declared_secrets() -> Vec<(&'static str, &'static [Material])> {
         ("GetUserFunction", get_user::SECRETS),
         ("LinkIdentityFunction", link_identity::SECRETS),
         ("UnlinkIdentityFunction", unlink_identity::SECRETS),
+        ("WriteAttributesFunction", write_attributes::SECRETS),
     ]
 }
 
@@ -562,4 +563,51 @@ fn only_the_functions_that_sign_hold_the_private_keys_and_only_partners_the_pepp
             "{function}"
         );
     }
+}
+
+#[tokio::test]
+async fn write_attributes_is_one_read_and_one_write_and_its_policy_is_exact() {
+    use idlink::attribute::Attribute;
+    use idlink::store::{AttributeStore, AttributeWrite};
+    let w = Wire::new().await;
+    idlink::testing::login_user(&w.store, &w.seed, "p").await;
+    idlink::testing::login_user(&w.store, &w.seed, "full").await;
+    for batch in 0..4 {
+        let set = Attribute::parse_server_write_list(Some(&serde_json::json!(
+            (0..50)
+                .map(|i| serde_json::json!({"key": format!("b{batch}_{i}"), "value": "v"}))
+                .collect::<Vec<_>>()
+        )))
+        .unwrap();
+        let custom_id = idlink::identity::CustomId::parse("full").unwrap();
+        let write = AttributeWrite::new(w.seed.project.id, custom_id, set, Vec::new(), 1);
+        w.store.write_attributes(&write).await.unwrap();
+    }
+    let token = w.server_token(&[Scope::UpdateUsers]);
+    let project = w.seed.project.id.to_string();
+    let write = |custom_id: &str| {
+        let body = serde_json::json!({"publisher_id": null,
+            "attributes": [{"key": "level", "value": "2"}], "removing_keys": ["old"]});
+        request(
+            "POST",
+            &format!("/projects/{project}/server_custom_id/{custom_id}/attributes"),
+            Some(&token),
+            &[("project_id", &project), ("server_custom_id", custom_id)],
+            Some(body),
+        )
+    };
+    w.start();
+    let written = serve!(w, write_attributes, write("p"), 204);
+    let unknown = serve!(w, write_attributes, write("nobody"), 404);
+    let at_cap = serve!(w, write_attributes, write("full"), 422);
+    assert_exact(
+        "WriteAttributesFunction",
+        &[
+            // The custom ID's marker, then one conditional write of the profile.
+            (written, &["GetItem", "UpdateItem"]),
+            (unknown, &["GetItem"]),
+            // A refused write reads the profile to count exactly, and refuses without writing.
+            (at_cap, &["GetItem", "UpdateItem", "GetItem"]),
+        ],
+    );
 }
