@@ -176,6 +176,22 @@ const TARGETS: &[Target] = &[
         good_body: "",
         good_path: &["${LINKED_USER_ID}", "external_id", "${LINKED_EXTERNAL_ID}"],
     },
+    Target {
+        function: "write-attributes",
+        family: Family::Xsolla,
+        method: "POST",
+        path_params: &["project_id", "server_custom_id"],
+        fields: &[
+            "publisher_id",
+            "attributes",
+            "publisher_project_id",
+            "removing_keys",
+        ],
+        query: &[],
+        creds: &[("x-server-authorization", "${SERVER_TOKEN}")],
+        good_body: r#"{"publisher_id":null,"attributes":[{"key":"k","value":"v","attr_type":"server","permission":"public"}],"removing_keys":["old"]}"#,
+        good_path: &["${PROJECT_ID}", "fixture-user"],
+    },
 ];
 
 /// A value to send: fixed text, or one of the seeded values (tokens, ids, keys) by name.
@@ -515,6 +531,7 @@ async fn run(target: Target, case: &Case) -> Outcome {
         "get-user" => call!(get_user),
         "link-identity" => call!(link_identity),
         "unlink-identity" => call!(unlink_identity),
+        "write-attributes" => call!(write_attributes),
         other => panic!("no target {other}"),
     };
     let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
@@ -629,6 +646,7 @@ hostile! {
     get_user_is_boring => "get-user",
     link_identity_is_boring => "link-identity",
     unlink_identity_is_boring => "unlink-identity",
+    write_attributes_is_boring => "write-attributes",
 }
 
 #[test]
