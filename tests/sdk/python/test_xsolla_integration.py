@@ -71,6 +71,22 @@ class XsollaServerIntegration:
     def get_user_details(self, user_jwt: str):
         return self._call("GET", "/users/me", headers={"Authorization": f"Bearer {user_jwt}"})
 
+    def update_attributes_by_custom_id(
+        self, server_jwt: str, project_id: str, server_custom_id: str, body: dict
+    ):
+        """Xsolla's "update user attributes from server" by custom ID: 204, no body."""
+        path = (
+            f"/projects/{urllib.parse.quote(project_id)}/server_custom_id/"
+            f"{urllib.parse.quote(server_custom_id, safe='')}/attributes"
+        )
+        headers = {"Content-Type": "application/json", "X-SERVER-AUTHORIZATION": server_jwt}
+        return self._call("POST", path, headers=headers, body=json.dumps(body).encode())
+
+    def get_user(self, server_jwt: str, user_id: str):
+        return self._call(
+            "GET", f"/api/v2/users/{user_id}", headers={"Authorization": f"Bearer {server_jwt}"}
+        )
+
 
 def reference_sample(server_custom_id: str, xbox_user_id: int) -> dict:
     """The request sample of Xsolla's "auth by custom ID" reference page (IDs made unique)."""
@@ -176,3 +192,56 @@ def test_xsolla_error_codes(xsolla: XsollaServerIntegration, server_jwt: str):
     assert_xsolla_error(status, body, 401, "002-016")
     status, _, body = xsolla.get_user_details(server_jwt)
     assert_xsolla_error(status, body, 401, "002-016")
+
+
+def test_write_then_remove_attributes_by_custom_id(
+    xsolla: XsollaServerIntegration, server_jwt: str, creds: dict
+):
+    custom_id = unique("xsolla-attrs")
+    status, _, login = xsolla.auth_by_custom_id(server_jwt, {"server_custom_id": custom_id})
+    assert status == 200, login
+    user_id = token_claims(login["token"])["sub"]
+    project = creds["project_id"]
+
+    status, _, body = xsolla.update_attributes_by_custom_id(
+        server_jwt,
+        project,
+        custom_id,
+        {
+            "publisher_id": None,
+            "attributes": [
+                {"key": "level", "value": "12"},
+                {"key": "tier", "value": "gold", "attr_type": "server", "permission": "public"},
+            ],
+        },
+    )
+    assert (status, body) == (204, None)
+    status, _, user = xsolla.get_user(server_jwt, user_id)
+    assert status == 200, user
+    assert user["user_metadata"] == {"level": "12"}
+    assert user["app_metadata"] == {"tier": "gold"}
+
+    # Removed in the same call that writes: a key in both is kept.
+    status, _, body = xsolla.update_attributes_by_custom_id(
+        server_jwt,
+        project,
+        custom_id,
+        {"publisher_id": None, "attributes": [{"key": "level", "value": "13"}],
+         "removing_keys": ["tier", "level"]},
+    )
+    assert status == 204, body
+    status, _, user = xsolla.get_user(server_jwt, user_id)
+    assert status == 200, user
+    assert user["user_metadata"] == {"level": "13"}
+    assert user["app_metadata"] == {}
+
+    # An unknown custom ID, and a key outside [A-Za-z0-9_].
+    status, _, body = xsolla.update_attributes_by_custom_id(
+        server_jwt, project, unique("nobody"), {"publisher_id": None, "attributes": []}
+    )
+    assert_xsolla_error(status, body, 404, "003-061")
+    status, _, body = xsolla.update_attributes_by_custom_id(
+        server_jwt, project, custom_id,
+        {"publisher_id": None, "attributes": [{"key": "bad-key", "value": "x"}]},
+    )
+    assert_xsolla_error(status, body, 400, "002-027")
