@@ -156,3 +156,60 @@ async fn concurrent_with_logout_logins_leave_one_live_token() {
     let fresh = fresh["token"].as_str().unwrap();
     assert!(app.tokens.verify_user_session(fresh, &store).await.is_ok());
 }
+
+/// Concurrent attribute writes at the edge of the per-user cap: the cap is in the write's
+/// condition, so exactly the writes that fit succeed and the user never holds more than 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn concurrent_attribute_writes_never_pass_the_cap() {
+    use idlink::attribute::Attribute;
+    use idlink::identity::CustomId;
+    use idlink::store::{AttributeStore, AttributeWrite, UserStore};
+
+    let store = fresh_store().await;
+    let seed = Seed::create(&store, None).await;
+    let user = idlink::testing::login_user(&store, &seed, "near-the-cap").await;
+    let write = |keys: Vec<String>| {
+        let set = Attribute::parse_server_write_list(Some(&serde_json::json!(
+            keys.iter()
+                .map(|k| serde_json::json!({"key": k, "value": "v"}))
+                .collect::<Vec<_>>()
+        )))
+        .unwrap();
+        let custom_id = CustomId::parse("near-the-cap").unwrap();
+        AttributeWrite::new(seed.project.id, custom_id, set, Vec::new(), 1)
+    };
+    let room = 10;
+    let held = Attribute::MAX_PER_USER - room;
+    for chunk in (0..held)
+        .collect::<Vec<_>>()
+        .chunks(Attribute::MAX_PER_REQUEST)
+    {
+        let keys = chunk.iter().map(|i| format!("held_{i}")).collect();
+        store.write_attributes(&write(keys)).await.unwrap();
+    }
+
+    let racers = 2 * room;
+    let mut tasks = Vec::new();
+    for i in 0..racers {
+        let (store, w) = (store.clone(), write(vec![format!("new_{i}")]));
+        tasks.push(tokio::spawn(
+            async move { store.write_attributes(&w).await },
+        ));
+    }
+    let mut written = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => written += 1,
+            Err(idlink::Error::TooManyAttributes) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    assert_eq!(written, room, "exactly the writes that fit");
+    let after = store
+        .get_user(seed.project.id, user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.user.attributes.len(), Attribute::MAX_PER_USER);
+}
