@@ -372,3 +372,26 @@ impl AccountStore for MemoryStore {
         })
     }
 }
+
+impl crate::store::CustomIdStore for MemoryStore {
+    async fn change_custom_id(
+        &self,
+        cmd: &crate::store::CustomIdChange,
+    ) -> Result<crate::store::CustomIdOutcome> {
+        use crate::store::custom_id::{apply_custom_id_change, plan_custom_id_change};
+        let mut s = self.lock()?;
+        let user = s.live(cmd.project, cmd.user).ok_or(Error::NotFound)?;
+        let new = IdentityKey::custom_id(&cmd.new);
+        let owner = s.markers.get(&(cmd.project, new.clone())).copied();
+        let Some(plan) = plan_custom_id_change(&user, owner, cmd)? else {
+            return Ok(crate::store::CustomIdOutcome::Unchanged);
+        };
+        if let Some(old) = &plan.old {
+            s.markers.remove(&(cmd.project, old.clone()));
+        }
+        s.markers.insert((cmd.project, new), cmd.user);
+        let after = apply_custom_id_change(&user, &plan, cmd);
+        s.store(&after);
+        Ok(crate::store::CustomIdOutcome::Changed)
+    }
+}

@@ -14,6 +14,7 @@
 
 mod accounts;
 mod clients;
+mod custom_id;
 mod items;
 mod links;
 mod login;
