@@ -176,6 +176,17 @@ const TARGETS: &[Target] = &[
         good_body: "",
         good_path: &["${LINKED_USER_ID}", "external_id", "${LINKED_EXTERNAL_ID}"],
     },
+    Target {
+        function: "change-custom-id",
+        family: Family::Xsolla,
+        method: "PUT",
+        path_params: &["project_id", "user_id"],
+        fields: &["server_custom_id"],
+        query: &[],
+        creds: &[("x-server-authorization", "${SERVER_TOKEN}")],
+        good_body: r#"{"server_custom_id":"hostile-renamed"}"#,
+        good_path: &["${PROJECT_ID}", "${USER_ID}"],
+    },
 ];
 
 /// A value to send: fixed text, or one of the seeded values (tokens, ids, keys) by name.
@@ -515,6 +526,7 @@ async fn run(target: Target, case: &Case) -> Outcome {
         "get-user" => call!(get_user),
         "link-identity" => call!(link_identity),
         "unlink-identity" => call!(unlink_identity),
+        "change-custom-id" => call!(change_custom_id),
         other => panic!("no target {other}"),
     };
     let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
@@ -629,6 +641,7 @@ hostile! {
     get_user_is_boring => "get-user",
     link_identity_is_boring => "link-identity",
     unlink_identity_is_boring => "unlink-identity",
+    change_custom_id_is_boring => "change-custom-id",
 }
 
 #[test]
