@@ -33,27 +33,43 @@ pub struct CustomIdPlan {
     pub new_already_held: bool,
 }
 
-/// `Ok(None)`: nothing to do. `owner` is who holds the new custom ID's marker, if anyone.
+/// What a change comes to, from the user as read and the new custom ID's marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomIdDecision {
+    /// It already is the user's custom ID: nothing to write.
+    Unchanged,
+    Change(CustomIdPlan),
+    /// The profile names the new custom ID but its marker is not the user's: the two reads
+    /// straddle a concurrent change of this user. Read again (only a store whose reads are not
+    /// one snapshot can see this).
+    ReadAgain,
+}
+
+/// `owner` is who holds the new custom ID's marker, if anyone.
 pub fn plan_custom_id_change(
     user: &UserWithIdentities,
     owner: Option<UserId>,
     cmd: &CustomIdChange,
-) -> Result<Option<CustomIdPlan>> {
+) -> Result<CustomIdDecision> {
     let new = IdentityKey::custom_id(&cmd.new);
     let new_already_held = match owner {
         Some(o) if o != user.user.id => return Err(Error::IdentityTaken),
         Some(_) => true,
         None => false,
     };
-    if new_already_held && user.user.custom_id.as_ref() == Some(&cmd.new) {
-        return Ok(None);
+    if user.user.custom_id.as_ref() == Some(&cmd.new) {
+        return Ok(if new_already_held {
+            CustomIdDecision::Unchanged
+        } else {
+            CustomIdDecision::ReadAgain
+        });
     }
     let old = user.user.custom_id.as_ref().map(IdentityKey::custom_id);
     // A user without a custom ID (one an unlink left standalone) gains an identity here.
     if old.is_none() && !new_already_held {
         check_identity_room(&user.identities, 1)?;
     }
-    Ok(Some(CustomIdPlan {
+    Ok(CustomIdDecision::Change(CustomIdPlan {
         old,
         new,
         new_already_held,
@@ -121,6 +137,13 @@ mod tests {
         }
     }
 
+    fn changed(decision: Result<CustomIdDecision>) -> CustomIdPlan {
+        match decision.unwrap() {
+            CustomIdDecision::Change(plan) => plan,
+            other => panic!("expected a change, got {other:?}"),
+        }
+    }
+
     fn change(u: &UserWithIdentities, new: &str) -> CustomIdChange {
         CustomIdChange {
             project: u.user.project,
@@ -135,7 +158,13 @@ mod tests {
         let u = user(Some("a"), &[]);
         assert_eq!(
             plan_custom_id_change(&u, Some(u.user.id), &change(&u, "a")).unwrap(),
-            None
+            CustomIdDecision::Unchanged
+        );
+        // The profile already changed but the marker read came from before: read again,
+        // never a transaction that would free and take the same marker.
+        assert_eq!(
+            plan_custom_id_change(&u, None, &change(&u, "a")).unwrap(),
+            CustomIdDecision::ReadAgain
         );
     }
 
@@ -150,7 +179,7 @@ mod tests {
     fn a_free_custom_id_replaces_the_old_one_and_ends_the_sessions() {
         let u = user(Some("a"), &[]);
         let cmd = change(&u, "b");
-        let plan = plan_custom_id_change(&u, None, &cmd).unwrap().unwrap();
+        let plan = changed(plan_custom_id_change(&u, None, &cmd));
         assert_eq!(
             plan.old,
             Some(IdentityKey::custom_id(&CustomId::parse("a").unwrap()))
@@ -166,9 +195,7 @@ mod tests {
     fn a_custom_id_the_user_got_by_a_merge_becomes_its_main_one() {
         let u = user(Some("a"), &["merged"]);
         let cmd = change(&u, "merged");
-        let plan = plan_custom_id_change(&u, Some(u.user.id), &cmd)
-            .unwrap()
-            .unwrap();
+        let plan = changed(plan_custom_id_change(&u, Some(u.user.id), &cmd));
         assert!(plan.new_already_held);
         let after = apply_custom_id_change(&u, &plan, &cmd);
         assert_eq!(after.identities, vec![plan.new.clone()]);
@@ -178,7 +205,7 @@ mod tests {
     fn a_user_without_a_custom_id_gains_one() {
         let u = user(None, &["other"]);
         let cmd = change(&u, "new");
-        let plan = plan_custom_id_change(&u, None, &cmd).unwrap().unwrap();
+        let plan = changed(plan_custom_id_change(&u, None, &cmd));
         assert_eq!(plan.old, None);
         assert_eq!(apply_custom_id_change(&u, &plan, &cmd).identities.len(), 2);
     }

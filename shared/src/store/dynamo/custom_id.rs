@@ -7,7 +7,7 @@ use super::items::{identity_item, identity_key, marker_item, marker_key, s};
 use super::{DynamoStore, NEW_ITEM, Retry, STILL_EXISTS, STILL_OWNED_BY_FROM, TxOutcome, retrying};
 use crate::error::{Error, Result};
 use crate::identity::{IdentityKey, ProjectId, UserId};
-use crate::store::custom_id::{CustomIdPlan, plan_custom_id_change};
+use crate::store::custom_id::{CustomIdDecision, CustomIdPlan, plan_custom_id_change};
 use crate::store::{CustomIdChange, CustomIdOutcome, CustomIdStore, UserStore};
 
 impl DynamoStore {
@@ -71,8 +71,12 @@ impl CustomIdStore for DynamoStore {
                 self.owner_of(cmd.project, new)
             );
             let user = user?.ok_or(Error::NotFound)?;
-            let Some(plan) = plan_custom_id_change(&user, owner?, cmd)? else {
-                return Ok(Retry::Done(CustomIdOutcome::Unchanged));
+            // The two reads are not one snapshot: a concurrent change of this user can fall
+            // between them, and the plan then asks to read again.
+            let plan = match plan_custom_id_change(&user, owner?, cmd)? {
+                CustomIdDecision::Unchanged => return Ok(Retry::Done(CustomIdOutcome::Unchanged)),
+                CustomIdDecision::ReadAgain => return Ok(Retry::Again),
+                CustomIdDecision::Change(plan) => plan,
             };
             match self
                 .transact(self.custom_id_writes(cmd, &plan, user.user.version)?)
