@@ -269,3 +269,20 @@ unlink("404-identity-not-on-user", {"id": "${USER_ID}", "provider": "xbox", "use
 unlink("403-missing-scope", {"id": "${LINKED_USER_ID}", "provider": "external_id", "user_id": "${LINKED_EXTERNAL_ID}"},
        {"authorization": "Bearer ${SERVER_TOKEN_LOGIN_ONLY}"})
 unlink("401-no-token", {"id": "${USER_ID}", "provider": "xbox", "user_id": "1"}, {})
+
+# Xsolla: change-custom-id
+def change_custom_id(name, custom_id, project="${PROJECT_ID}", user="${USER_ID}", headers=SERVER):
+    path = f"/projects/{project}/users/{user}/server_custom_id"
+    route = "/projects/{project_id}/users/{user_id}/server_custom_id"
+    write("change-custom-id", name, event("PUT", path, route=route, headers=headers,
+          body=json.dumps({"server_custom_id": custom_id}),
+          path_params={"project_id": project, "user_id": user}))
+change_custom_id("204-change", "fixture-renamed")
+change_custom_id("204-same-custom-id", "fixture-user")
+change_custom_id("400-null-custom-id", None)
+change_custom_id("400-invalid-characters", "not allowed!")
+change_custom_id("401-missing-scope", "fixture-renamed",
+                 headers={**JSON, "authorization": "Bearer ${SERVER_TOKEN_NO_SCOPE}"})
+change_custom_id("404-unknown-user", "fixture-renamed", user="00000000-0000-4000-8000-000000000000")
+change_custom_id("404-foreign-project", "fixture-renamed", project="00000000-0000-4000-8000-000000000001")
+change_custom_id("422-custom-id-taken", "fixture-linked")

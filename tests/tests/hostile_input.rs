@@ -192,6 +192,17 @@ const TARGETS: &[Target] = &[
         good_body: r#"{"publisher_id":null,"attributes":[{"key":"k","value":"v","attr_type":"server","permission":"public"}],"removing_keys":["old"]}"#,
         good_path: &["${PROJECT_ID}", "fixture-user"],
     },
+    Target {
+        function: "change-custom-id",
+        family: Family::Xsolla,
+        method: "PUT",
+        path_params: &["project_id", "user_id"],
+        fields: &["server_custom_id"],
+        query: &[],
+        creds: &[("x-server-authorization", "${SERVER_TOKEN}")],
+        good_body: r#"{"server_custom_id":"hostile-renamed"}"#,
+        good_path: &["${PROJECT_ID}", "${USER_ID}"],
+    },
 ];
 
 /// A value to send: fixed text, or one of the seeded values (tokens, ids, keys) by name.
@@ -532,6 +543,7 @@ async fn run(target: Target, case: &Case) -> Outcome {
         "link-identity" => call!(link_identity),
         "unlink-identity" => call!(unlink_identity),
         "write-attributes" => call!(write_attributes),
+        "change-custom-id" => call!(change_custom_id),
         other => panic!("no target {other}"),
     };
     let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
@@ -647,6 +659,7 @@ hostile! {
     link_identity_is_boring => "link-identity",
     unlink_identity_is_boring => "unlink-identity",
     write_attributes_is_boring => "write-attributes",
+    change_custom_id_is_boring => "change-custom-id",
 }
 
 #[test]

@@ -447,6 +447,7 @@ fn declared_secrets() -> Vec<(&'static str, &'static [Material])> {
         ("LinkIdentityFunction", link_identity::SECRETS),
         ("UnlinkIdentityFunction", unlink_identity::SECRETS),
         ("WriteAttributesFunction", write_attributes::SECRETS),
+        ("ChangeCustomIdFunction", change_custom_id::SECRETS),
     ]
 }
 
@@ -608,6 +609,38 @@ async fn write_attributes_is_one_read_and_one_write_and_its_policy_is_exact() {
             (unknown, &["GetItem"]),
             // A refused write reads the profile to count exactly, and refuses without writing.
             (at_cap, &["GetItem", "UpdateItem", "GetItem"]),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn change_custom_id_is_one_transaction_and_its_policy_is_exact() {
+    let w = Wire::new().await;
+    let user = idlink::testing::login_user(&w.store, &w.seed, "p").await;
+    idlink::testing::login_user(&w.store, &w.seed, "taken").await;
+    let token = w.server_token(&[Scope::UsersLink]);
+    let (project, id) = (w.seed.project.id.to_string(), user.id.to_string());
+    let change = |custom: &str| {
+        request(
+            "PUT",
+            &format!("/projects/{project}/users/{id}/server_custom_id"),
+            Some(&token),
+            &[("project_id", &project), ("user_id", &id)],
+            Some(serde_json::json!({ "server_custom_id": custom })),
+        )
+    };
+    w.start();
+    let changed = serve!(w, change_custom_id, change("q"), 204);
+    let same = serve!(w, change_custom_id, change("q"), 204);
+    let taken = serve!(w, change_custom_id, change("taken"), 422);
+    assert_exact(
+        "ChangeCustomIdFunction",
+        &[
+            // The user and the new custom ID's owner, then one transaction.
+            (changed, &["Query", "GetItem", "TransactWriteItems"]),
+            // Nothing to change, or a custom ID another user holds: nothing is written.
+            (same, &["Query", "GetItem"]),
+            (taken, &["Query", "GetItem"]),
         ],
     );
 }

@@ -1089,3 +1089,147 @@ mod attribute_writes {
         a_write_follows_the_custom_id_into_a_merge,
     );
 }
+
+/// Changing a user's custom ID (issue 14): one more capability, held to the same contract.
+mod custom_id_change {
+    use super::*;
+    use idlink::store::{CustomIdChange, CustomIdOutcome, CustomIdStore};
+
+    trait Store: super::Store + CustomIdStore {}
+    impl<T: super::Store + CustomIdStore> Store for T {}
+
+    fn change(project: ProjectId, user: UserId, custom: &str) -> CustomIdChange {
+        CustomIdChange {
+            project,
+            user,
+            new: CustomId::parse(custom).unwrap(),
+            now: 50,
+        }
+    }
+
+    fn custom(id: &str) -> IdentityKey {
+        IdentityKey::custom_id(&CustomId::parse(id).unwrap())
+    }
+
+    async fn a_change_takes_the_new_custom_id_and_frees_the_old_one(store: impl Store) {
+        let project = ProjectId::new_random();
+        let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+
+        let outcome = store.change_custom_id(&change(project, a.id, "a2")).await;
+
+        assert_eq!(outcome.unwrap(), CustomIdOutcome::Changed);
+        let after = store.get_user(project, a.id).await.unwrap().unwrap();
+        assert_eq!(after.user.custom_id.as_ref().unwrap().as_str(), "a2");
+        assert_eq!(after.identities, vec![custom("a2")]);
+        assert_eq!(
+            after.user.session_version,
+            a.session_version + 1,
+            "tokens end"
+        );
+        assert_eq!(after.user.version, a.version + 1);
+        assert_eq!(
+            store.owner_of(project, &custom("a2")).await.unwrap(),
+            Some(a.id)
+        );
+        assert_eq!(store.owner_of(project, &custom("a")).await.unwrap(), None);
+        // The new custom ID logs in to the same user; the old one is free for a new user.
+        let again = store.login(&login(project, "a2", 2)).await.unwrap();
+        assert_eq!((again.user.id, again.created), (a.id, false));
+        let fresh = store.login(&login(project, "a", 3)).await.unwrap();
+        assert!(fresh.created && fresh.user.id != a.id);
+    }
+
+    async fn the_same_custom_id_again_writes_nothing(store: impl Store) {
+        let project = ProjectId::new_random();
+        let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+        let before = store.get_user(project, a.id).await.unwrap();
+
+        let outcome = store.change_custom_id(&change(project, a.id, "a")).await;
+
+        assert_eq!(outcome.unwrap(), CustomIdOutcome::Unchanged);
+        assert_eq!(store.get_user(project, a.id).await.unwrap(), before);
+    }
+
+    async fn a_custom_id_of_another_user_is_refused_and_nothing_changes(store: impl Store) {
+        let project = ProjectId::new_random();
+        let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+        let b = store.login(&login(project, "b", 1)).await.unwrap().user;
+        let before = (
+            store.get_user(project, a.id).await.unwrap(),
+            store.get_user(project, b.id).await.unwrap(),
+        );
+
+        let refused = store.change_custom_id(&change(project, a.id, "b")).await;
+
+        assert!(matches!(refused, Err(Error::IdentityTaken)), "{refused:?}");
+        let after = (
+            store.get_user(project, a.id).await.unwrap(),
+            store.get_user(project, b.id).await.unwrap(),
+        );
+        assert_eq!(after, before);
+        assert_eq!(
+            store.owner_of(project, &custom("a")).await.unwrap(),
+            Some(a.id)
+        );
+        assert_eq!(
+            store.owner_of(project, &custom("b")).await.unwrap(),
+            Some(b.id)
+        );
+    }
+
+    async fn unknown_merged_and_foreign_users_are_not_found(store: impl Store) {
+        let project = ProjectId::new_random();
+        let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+        let b = store.login(&login(project, "b", 1)).await.unwrap().user;
+        store
+            .merge(&merge_cmd(project, a.id, b.id, None))
+            .await
+            .unwrap();
+        let not_found = |r: Result<CustomIdOutcome, Error>| matches!(r, Err(Error::NotFound));
+
+        assert!(not_found(
+            store
+                .change_custom_id(&change(project, UserId::new_random(), "x"))
+                .await
+        ));
+        assert!(not_found(
+            store.change_custom_id(&change(project, b.id, "x")).await
+        ));
+        let other = ProjectId::new_random();
+        assert!(not_found(
+            store.change_custom_id(&change(other, a.id, "x")).await
+        ));
+        assert_eq!(store.owner_of(project, &custom("x")).await.unwrap(), None);
+        assert_eq!(store.owner_of(other, &custom("x")).await.unwrap(), None);
+    }
+
+    async fn a_custom_id_a_merge_brought_becomes_the_main_one(store: impl Store) {
+        let project = ProjectId::new_random();
+        let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+        let b = store.login(&login(project, "b", 1)).await.unwrap().user;
+        store
+            .merge(&merge_cmd(project, a.id, b.id, None))
+            .await
+            .unwrap();
+
+        let outcome = store.change_custom_id(&change(project, a.id, "b")).await;
+
+        assert_eq!(outcome.unwrap(), CustomIdOutcome::Changed);
+        let after = store.get_user(project, a.id).await.unwrap().unwrap();
+        assert_eq!(after.user.custom_id.as_ref().unwrap().as_str(), "b");
+        assert_eq!(after.identities, vec![custom("b")]);
+        assert_eq!(
+            store.owner_of(project, &custom("b")).await.unwrap(),
+            Some(a.id)
+        );
+        assert_eq!(store.owner_of(project, &custom("a")).await.unwrap(), None);
+    }
+
+    contract!(
+        a_change_takes_the_new_custom_id_and_frees_the_old_one,
+        the_same_custom_id_again_writes_nothing,
+        a_custom_id_of_another_user_is_refused_and_nothing_changes,
+        unknown_merged_and_foreign_users_are_not_found,
+        a_custom_id_a_merge_brought_becomes_the_main_one,
+    );
+}

@@ -393,3 +393,34 @@ impl crate::store::AttributeStore for MemoryStore {
         Ok(())
     }
 }
+
+impl crate::store::CustomIdStore for MemoryStore {
+    async fn change_custom_id(
+        &self,
+        cmd: &crate::store::CustomIdChange,
+    ) -> Result<crate::store::CustomIdOutcome> {
+        use crate::store::custom_id::{
+            CustomIdDecision, apply_custom_id_change, plan_custom_id_change,
+        };
+        let mut s = self.lock()?;
+        let user = s.live(cmd.project, cmd.user).ok_or(Error::NotFound)?;
+        let new = IdentityKey::custom_id(&cmd.new);
+        let owner = s.markers.get(&(cmd.project, new.clone())).copied();
+        let plan = match plan_custom_id_change(&user, owner, cmd)? {
+            CustomIdDecision::Unchanged => return Ok(crate::store::CustomIdOutcome::Unchanged),
+            CustomIdDecision::Change(plan) => plan,
+            // One lock makes the reads one snapshot: a profile naming a custom ID whose marker
+            // is not the user's is a broken invariant, not a race.
+            CustomIdDecision::ReadAgain => {
+                return Err(Error::internal("custom ID without its marker"));
+            }
+        };
+        if let Some(old) = &plan.old {
+            s.markers.remove(&(cmd.project, old.clone()));
+        }
+        s.markers.insert((cmd.project, new), cmd.user);
+        let after = apply_custom_id_change(&user, &plan, cmd);
+        s.store(&after);
+        Ok(crate::store::CustomIdOutcome::Changed)
+    }
+}

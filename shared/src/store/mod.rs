@@ -10,6 +10,7 @@ use crate::partner::ApiKeyHash;
 use crate::user::{LoginCommand, LoginOutcome, User, UserWithIdentities};
 
 pub mod accounts;
+pub mod custom_id;
 pub mod dynamo;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
@@ -243,4 +244,20 @@ pub trait AttributeStore: Send + Sync {
     /// for an unknown custom ID, `TooManyAttributes` if the user would hold more than
     /// `Attribute::MAX_PER_USER`; on a refusal nothing is written.
     fn write_attributes(&self, write: &AttributeWrite) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Changing a user's custom ID (Xsolla's `PUT …/users/{user_id}/server_custom_id`).
+pub use custom_id::{CustomIdChange, CustomIdOutcome};
+
+/// Changing the custom ID a user logs in with. Invariant 1 of DESIGN.md: the new custom ID is
+/// taken and the old one freed in one atomic step, conditioned on the user as read, so a custom
+/// ID never belongs to two users and never to nobody halfway.
+pub trait CustomIdStore: Send + Sync {
+    /// `NotFound` for an unknown, merged or foreign-project user; `IdentityTaken` when another
+    /// user holds the new custom ID (nothing is written); `Unchanged` when it is already the
+    /// user's custom ID (nothing is written either).
+    fn change_custom_id(
+        &self,
+        change: &CustomIdChange,
+    ) -> impl Future<Output = Result<CustomIdOutcome>> + Send;
 }

@@ -68,6 +68,13 @@ class XsollaServerIntegration:
             "POST", "/users/login/server_custom_id", headers=headers, body=json.dumps(body).encode()
         )
 
+    def update_server_custom_id(self, server_jwt: str, project_id: str, user_id: str, custom_id):
+        """ "Update server custom ID": PUT with the server JWT, 204 and no body when done."""
+        headers = {"Content-Type": "application/json", "X-SERVER-AUTHORIZATION": server_jwt}
+        path = f"/projects/{project_id}/users/{user_id}/server_custom_id"
+        body = json.dumps({"server_custom_id": custom_id}).encode()
+        return self._call("PUT", path, headers=headers, body=body)
+
     def get_user_details(self, user_jwt: str):
         return self._call("GET", "/users/me", headers={"Authorization": f"Bearer {user_jwt}"})
 
@@ -245,3 +252,44 @@ def test_write_then_remove_attributes_by_custom_id(
         {"publisher_id": None, "attributes": [{"key": "bad-key", "value": "x"}]},
     )
     assert_xsolla_error(status, body, 400, "002-027")
+
+
+def test_change_custom_id_then_log_in_with_the_new_one(
+    xsolla: XsollaServerIntegration, server_jwt: str, creds: dict
+):
+    old, new = unique("xsolla-old"), unique("xsolla-new")
+    status, _, body = xsolla.auth_by_custom_id(server_jwt, {"server_custom_id": old})
+    assert status == 200, body
+    user_id = token_claims(body["token"])["sub"]
+    old_token = body["token"]
+
+    status, _, body = xsolla.update_server_custom_id(server_jwt, creds["project_id"], user_id, new)
+    assert (status, body) == (204, None), body
+
+    # The new custom ID logs in to the same user; the change ended the tokens of the old one.
+    status, _, body = xsolla.auth_by_custom_id(server_jwt, {"server_custom_id": new})
+    assert status == 200, body
+    claims = token_claims(body["token"])
+    assert (claims["sub"], claims["server_custom_id"]) == (user_id, new)
+    status, _, me = xsolla.get_user_details(old_token)
+    assert_xsolla_error(status, me, 401, "002-016")
+
+    # The old custom ID is free: it logs in to a new user.
+    status, _, body = xsolla.auth_by_custom_id(server_jwt, {"server_custom_id": old})
+    assert status == 200, body
+    other = token_claims(body["token"])["sub"]
+    assert other != user_id
+
+    # Taking the custom ID another user holds is refused, and nothing changes.
+    status, _, body = xsolla.update_server_custom_id(server_jwt, creds["project_id"], user_id, old)
+    assert_xsolla_error(status, body, 422, "010-016")
+    status, _, body = xsolla.auth_by_custom_id(server_jwt, {"server_custom_id": new})
+    assert status == 200 and token_claims(body["token"])["sub"] == user_id, body
+
+    # The same custom ID again changes nothing; an unknown user is not found.
+    status, _, body = xsolla.update_server_custom_id(server_jwt, creds["project_id"], user_id, new)
+    assert (status, body) == (204, None), body
+    status, _, body = xsolla.update_server_custom_id(
+        server_jwt, creds["project_id"], "00000000-0000-4000-8000-000000000000", unique("x")
+    )
+    assert_xsolla_error(status, body, 404, "003-061")

@@ -60,7 +60,7 @@ impl DynamoStore {
 
     /// Updates a profile only if it is still the version read (`SAME_VERSION`), binding `:now`,
     /// `:one` and `:ver` for `expression`, plus whatever else it names in `values`.
-    fn update_profile_as_read(
+    pub(super) fn update_profile_as_read(
         &self,
         user: UserId,
         version: u64,

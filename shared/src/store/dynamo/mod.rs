@@ -15,6 +15,7 @@
 mod accounts;
 mod attributes;
 mod clients;
+mod custom_id;
 mod items;
 mod links;
 mod login;

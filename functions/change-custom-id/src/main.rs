@@ -1,0 +1,1 @@
+idlink::lambda_main!(change_custom_id);
