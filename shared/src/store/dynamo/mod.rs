@@ -14,6 +14,7 @@
 
 mod accounts;
 mod clients;
+mod delete;
 mod items;
 mod links;
 mod login;
