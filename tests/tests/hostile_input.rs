@@ -176,6 +176,28 @@ const TARGETS: &[Target] = &[
         good_body: "",
         good_path: &["${LINKED_USER_ID}", "external_id", "${LINKED_EXTERNAL_ID}"],
     },
+    Target {
+        function: "delete-user",
+        family: Family::Auth0,
+        method: "DELETE",
+        path_params: &["id"],
+        fields: &[],
+        query: &[],
+        creds: &[("authorization", "Bearer ${SERVER_TOKEN}")],
+        good_body: "",
+        good_path: &["${USER_ID}"],
+    },
+    Target {
+        function: "delete-user-xsolla",
+        family: Family::Xsolla,
+        method: "DELETE",
+        path_params: &["user_id"],
+        fields: &[],
+        query: &["projectId"],
+        creds: &[("x-server-authorization", "${SERVER_TOKEN}")],
+        good_body: "",
+        good_path: &["${LINKED_USER_ID}"],
+    },
 ];
 
 /// A value to send: fixed text, or one of the seeded values (tokens, ids, keys) by name.
@@ -515,6 +537,8 @@ async fn run(target: Target, case: &Case) -> Outcome {
         "get-user" => call!(get_user),
         "link-identity" => call!(link_identity),
         "unlink-identity" => call!(unlink_identity),
+        "delete-user" => call!(delete_user),
+        "delete-user-xsolla" => call!(delete_user_xsolla),
         other => panic!("no target {other}"),
     };
     let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
@@ -629,6 +653,8 @@ hostile! {
     get_user_is_boring => "get-user",
     link_identity_is_boring => "link-identity",
     unlink_identity_is_boring => "unlink-identity",
+    delete_user_is_boring => "delete-user",
+    delete_user_xsolla_is_boring => "delete-user-xsolla",
 }
 
 #[test]
