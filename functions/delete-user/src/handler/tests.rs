@@ -43,6 +43,13 @@ async fn a_server_deletes_a_user_and_everything_it_held_then_answers_404() {
     seed_users(&app.store, &app.tokens, &seed, &mut values).await;
     let id = UserId::parse(&values["LINKED_USER_ID"]).unwrap();
     let server = seed.server_token(&app.tokens, &[Scope::DeleteUsers]);
+    let own = values["LINK_WITH_LOGIN_TOKEN"].clone();
+    assert!(
+        app.tokens
+            .verify_user_session(&own, &app.store)
+            .await
+            .is_ok()
+    );
 
     let (status, body) = call(&app, &server, &id.to_string()).await;
 
@@ -50,6 +57,10 @@ async fn a_server_deletes_a_user_and_everything_it_held_then_answers_404() {
     let project = seed.project.id;
     assert!(app.store.get_user(project, id).await.unwrap().is_none());
     assert_eq!(app.store.session_version(id).await.unwrap(), None);
+    assert!(matches!(
+        app.tokens.verify_user_session(&own, &app.store).await,
+        Err(Error::InvalidToken(idlink::error::TokenProblem::Revoked))
+    ));
     let custom = IdentityKey::custom_id(&CustomId::parse("fixture-linked").unwrap());
     assert_eq!(app.store.owner_of(project, &custom).await.unwrap(), None);
     assert!(app.store.markers().iter().all(|(_, _, owner)| *owner != id));

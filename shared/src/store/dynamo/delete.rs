@@ -29,8 +29,10 @@ use crate::store::accounts::MAX_IDENTITIES_PER_USER;
 
 /// DynamoDB's cap on the items of one `TransactWriteItems`.
 const MAX_TRANSACTION_ITEMS: usize = 100;
-/// Each identity: its marker and its identity item; plus the profile.
-const _: () = assert!(2 * MAX_IDENTITIES_PER_USER + 1 <= MAX_TRANSACTION_ITEMS);
+/// The most items deleting one user takes: each identity's marker and identity item, plus the
+/// profile.
+const LARGEST_DELETE: usize = 2 * MAX_IDENTITIES_PER_USER + 1;
+const _: () = assert!(LARGEST_DELETE <= MAX_TRANSACTION_ITEMS);
 
 /// The marker still points at the user being deleted.
 const STILL_OWNED_BY_USER: &str = "user_id = :uid";
