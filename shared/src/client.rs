@@ -24,14 +24,16 @@ pub enum Scope {
     UsersLink,
     ReadUsers,
     UpdateUsers,
+    DeleteUsers,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 5] = [
         Scope::UsersLogin,
         Scope::UsersLink,
         Scope::ReadUsers,
         Scope::UpdateUsers,
+        Scope::DeleteUsers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +42,7 @@ impl Scope {
             Scope::UsersLink => "users:link",
             Scope::ReadUsers => "read:users",
             Scope::UpdateUsers => "update:users",
+            Scope::DeleteUsers => "delete:users",
         }
     }
 
@@ -154,7 +157,7 @@ mod tests {
         assert!(Scope::parse_list("users:login admin").is_err());
         assert_eq!(
             Scope::join(&Scope::ALL),
-            "users:login users:link read:users update:users"
+            "users:login users:link read:users update:users delete:users"
         );
     }
 

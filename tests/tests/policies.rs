@@ -448,6 +448,8 @@ fn declared_secrets() -> Vec<(&'static str, &'static [Material])> {
         ("UnlinkIdentityFunction", unlink_identity::SECRETS),
         ("WriteAttributesFunction", write_attributes::SECRETS),
         ("ChangeCustomIdFunction", change_custom_id::SECRETS),
+        ("DeleteUserFunction", delete_user::SECRETS),
+        ("DeleteUserXsollaFunction", delete_user_xsolla::SECRETS),
     ]
 }
 
@@ -643,4 +645,55 @@ async fn change_custom_id_is_one_transaction_and_its_policy_is_exact() {
             (taken, &["Query", "GetItem"]),
         ],
     );
+}
+
+#[tokio::test]
+async fn delete_user_is_one_query_and_one_transaction_and_its_policies_are_exact() {
+    let w = Wire::new().await;
+    let auth0_user = idlink::testing::login_user(&w.store, &w.seed, "p").await;
+    let xsolla_user = idlink::testing::login_user(&w.store, &w.seed, "q").await;
+    let token = w.server_token(&[Scope::DeleteUsers]);
+    let auth0 = |user: &idlink::user::User| {
+        let id = user.id.to_string();
+        request(
+            "DELETE",
+            &format!("/api/v2/users/{id}"),
+            Some(&token),
+            &[("id", &id)],
+            None,
+        )
+    };
+    let project = w.seed.project.id.to_string();
+    let xsolla = |user: &idlink::user::User| {
+        let id = user.id.to_string();
+        request(
+            "DELETE",
+            &format!("/users/{id}?projectId={project}"),
+            Some(&token),
+            &[("user_id", &id)],
+            None,
+        )
+        .with_query_string_parameters(std::collections::HashMap::from([(
+            "projectId".to_owned(),
+            project.clone(),
+        )]))
+    };
+    w.start();
+    let deleted = serve!(w, delete_user, auth0(&auth0_user), 204);
+    let again = serve!(w, delete_user, auth0(&auth0_user), 404);
+    let x_deleted = serve!(w, delete_user_xsolla, xsolla(&xsolla_user), 204);
+    let x_again = serve!(w, delete_user_xsolla, xsolla(&xsolla_user), 404);
+    for (resource, deleted, again) in [
+        ("DeleteUserFunction", deleted, again),
+        ("DeleteUserXsollaFunction", x_deleted, x_again),
+    ] {
+        assert_exact(
+            resource,
+            &[
+                // The user's partition, then every delete in one transaction.
+                (deleted, &["Query", "TransactWriteItems"]),
+                (again, &["Query"]),
+            ],
+        );
+    }
 }

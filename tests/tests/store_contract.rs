@@ -1233,3 +1233,190 @@ mod custom_id_change {
         a_custom_id_a_merge_brought_becomes_the_main_one,
     );
 }
+
+/// Deleting a user (`DeleteStore`): everything it held goes, its IDs are free, and a deleted or
+/// merged-away user is not found.
+mod delete {
+    use super::*;
+    use idlink::store::DeleteStore;
+
+    trait DeletingStore: Store + DeleteStore {}
+    impl<T: Store + DeleteStore> DeletingStore for T {}
+
+    /// A partner identifier of its own for each custom ID.
+    fn partner_of(custom: &str) -> String {
+        format!("{custom:0>40}")
+    }
+
+    /// A user holding a custom ID, a social ID, an external ID and a partner identifier.
+    async fn full_user(store: &impl DeletingStore, project: ProjectId, custom: &str) -> UserId {
+        let mut cmd = login(project, custom, 1);
+        cmd.social = Some(social("steam", custom));
+        let user = store.login(&cmd).await.unwrap().user;
+        store
+            .link_single(&SingleLink::external_id(project, user.id, &ext(custom), 2))
+            .await
+            .unwrap();
+        store
+            .link_single(&partner_link(project, user.id, &partner_of(custom), None))
+            .await
+            .unwrap();
+        user.id
+    }
+
+    async fn delete_frees_every_id_of_the_user(store: impl DeletingStore) {
+        let project = ProjectId::new_random();
+        let id = full_user(&store, project, "gone").await;
+        let held = store.get_user(project, id).await.unwrap().unwrap();
+        assert_eq!(held.identities.len(), 4);
+
+        store.delete_user(project, id).await.unwrap();
+
+        assert!(store.get_user(project, id).await.unwrap().is_none());
+        assert_eq!(
+            store.session_version(id).await.unwrap(),
+            None,
+            "every token's session check fails"
+        );
+        for identity in &held.identities {
+            assert_eq!(store.owner_of(project, identity).await.unwrap(), None);
+        }
+        let again = store.login(&login(project, "gone", 3)).await.unwrap();
+        assert!(again.created, "the custom ID makes a new user");
+        assert_ne!(again.user.id, id);
+        let other = store.login(&login(project, "other", 3)).await.unwrap().user;
+        for link in [
+            SingleLink::external_id(project, other.id, &ext("gone"), 4),
+            partner_link(project, other.id, &partner_of("gone"), None),
+        ] {
+            assert_eq!(store.link_single(&link).await.unwrap(), LinkOutcome::Linked);
+        }
+        let mut with_social = login(project, "gone", 5);
+        with_social.social = Some(social("steam", "gone"));
+        assert_eq!(
+            store.login(&with_social).await.unwrap().user.id,
+            again.user.id
+        );
+    }
+
+    async fn a_second_delete_an_unknown_and_a_foreign_user_are_not_found(
+        store: impl DeletingStore,
+    ) {
+        let project = ProjectId::new_random();
+        let id = full_user(&store, project, "u").await;
+        let kept = store.login(&login(project, "kept", 1)).await.unwrap().user;
+        assert!(matches!(
+            store.delete_user(ProjectId::new_random(), id).await,
+            Err(Error::NotFound)
+        ));
+        assert!(store.get_user(project, id).await.unwrap().is_some());
+
+        store.delete_user(project, id).await.unwrap();
+
+        for gone in [id, UserId::new_random()] {
+            assert!(matches!(
+                store.delete_user(project, gone).await,
+                Err(Error::NotFound)
+            ));
+        }
+        assert_eq!(
+            store
+                .get_user(project, kept.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .user,
+            kept
+        );
+    }
+
+    async fn a_merged_away_user_is_not_found_and_its_primary_deletes_with_everything(
+        store: impl DeletingStore,
+    ) {
+        let project = ProjectId::new_random();
+        let a = store.login(&login(project, "a", 1)).await.unwrap().user;
+        let b = full_user(&store, project, "b").await;
+        store
+            .link_identity(&attach(
+                project,
+                a.id,
+                IdentityKey::custom_id(&CustomId::parse("b").unwrap()),
+            ))
+            .await
+            .unwrap();
+
+        assert!(matches!(
+            store.delete_user(project, b).await,
+            Err(Error::NotFound)
+        ));
+        let merged = store.get_user(project, a.id).await.unwrap().unwrap();
+        assert_eq!(merged.identities.len(), 5);
+        store.delete_user(project, a.id).await.unwrap();
+        for identity in &merged.identities {
+            assert_eq!(store.owner_of(project, identity).await.unwrap(), None);
+        }
+    }
+
+    async fn a_user_at_the_identity_cap_deletes_in_one_step(store: impl DeletingStore) {
+        let project = ProjectId::new_random();
+        let id = full_user(&store, project, "full").await;
+        for i in 0..MAX_IDENTITIES_PER_USER - 4 {
+            store
+                .link_identity(&attach(project, id, social("xbox", &i.to_string())))
+                .await
+                .unwrap();
+        }
+        let held = store.get_user(project, id).await.unwrap().unwrap();
+        assert_eq!(held.identities.len(), MAX_IDENTITIES_PER_USER);
+
+        store.delete_user(project, id).await.unwrap();
+
+        for identity in &held.identities {
+            assert_eq!(store.owner_of(project, identity).await.unwrap(), None);
+        }
+    }
+
+    contract!(
+        delete_frees_every_id_of_the_user,
+        a_second_delete_an_unknown_and_a_foreign_user_are_not_found,
+        a_merged_away_user_is_not_found_and_its_primary_deletes_with_everything,
+        a_user_at_the_identity_cap_deletes_in_one_step,
+    );
+
+    /// On DynamoDB, over a raw scan: nothing is left under the user's partition and no marker
+    /// points at it.
+    #[tokio::test]
+    async fn nothing_of_a_deleted_user_is_left_in_the_table() {
+        let store = idlink_tests::fresh_store().await;
+        let project = ProjectId::new_random();
+        let id = full_user(&store, project, "gone").await;
+        let kept = full_user(&store, project, "kept").await;
+
+        store.delete_user(project, id).await.unwrap();
+
+        let items = idlink_tests::scan(&store).await;
+        let partition = format!("USER#{id}");
+        assert!(
+            items
+                .iter()
+                .all(|i| idlink_tests::text(i, "PK") != partition),
+            "an item is left under the deleted user"
+        );
+        assert!(
+            idlink_tests::kind(&items, "marker")
+                .iter()
+                .all(|m| idlink_tests::text(m, "user_id") != id.to_string()),
+            "a marker still points at the deleted user"
+        );
+        let kept_partition = format!("USER#{kept}");
+        assert_eq!(
+            items
+                .iter()
+                .filter(|i| idlink_tests::text(i, "PK") == kept_partition)
+                .count(),
+            5,
+            "the other user keeps its profile and four identities"
+        );
+        idlink_tests::assert_identity_invariants(&items);
+    }
+}

@@ -424,3 +424,14 @@ impl crate::store::CustomIdStore for MemoryStore {
         Ok(crate::store::CustomIdOutcome::Changed)
     }
 }
+
+impl crate::store::DeleteStore for MemoryStore {
+    async fn delete_user(&self, project: ProjectId, id: UserId) -> Result<()> {
+        let mut s = self.lock()?;
+        s.live(project, id).ok_or(Error::NotFound)?;
+        s.markers
+            .retain(|(p, _), owner| !(*p == project && *owner == id));
+        s.users.remove(&id);
+        Ok(())
+    }
+}

@@ -261,3 +261,17 @@ pub trait CustomIdStore: Send + Sync {
         change: &CustomIdChange,
     ) -> impl Future<Output = Result<CustomIdOutcome>> + Send;
 }
+
+/// Deleting a user for good (GDPR art. 17; Auth0's and Xsolla's "delete user").
+pub trait DeleteStore: Send + Sync {
+    /// Removes the live user with everything it holds: its profile, every item under its
+    /// partition, and the uniqueness marker of each identity, in one atomic step conditioned on
+    /// the user as read (a concurrent login, link or merge makes it decide again). Afterwards its
+    /// IDs are free and every token of the user fails its session check. `NotFound` for an
+    /// unknown, merged-away or foreign-project user (a second delete included).
+    fn delete_user(
+        &self,
+        project: ProjectId,
+        id: UserId,
+    ) -> impl Future<Output = Result<()>> + Send;
+}

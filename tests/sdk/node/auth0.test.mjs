@@ -177,4 +177,19 @@ describe('auth0 (Node SDK v4) against idlink', () => {
       },
     );
   });
+
+  test('users.delete answers 204; the user is then 404 and its custom ID makes a new user', async () => {
+    const player = await login(undefined, { platform: 'steam', user_id: unique('steam') });
+
+    const res = await management.users.delete({ id: player.userId });
+
+    assert.equal(res.status, 204);
+    await assert.rejects(management.users.get({ id: player.userId }), (err) =>
+      assertManagementError(err, 404, 'inexistent_user'),
+    );
+    await assert.rejects(management.users.delete({ id: player.userId }), (err) =>
+      assertManagementError(err, 404, 'inexistent_user'),
+    );
+    assert.notEqual((await login(player.customId)).userId, player.userId);
+  });
 });

@@ -94,6 +94,13 @@ class XsollaServerIntegration:
             "GET", f"/api/v2/users/{user_id}", headers={"Authorization": f"Bearer {server_jwt}"}
         )
 
+    def delete_user(self, server_jwt: str, user_id: str, project_id: str):
+        """Xsolla's "delete a user": DELETE /users/{user_id}?projectId=…, server token."""
+        query = urllib.parse.urlencode({"projectId": project_id})
+        return self._call(
+            "DELETE", f"/users/{user_id}?{query}", headers={"X-SERVER-AUTHORIZATION": server_jwt}
+        )
+
 
 def reference_sample(server_custom_id: str, xbox_user_id: int) -> dict:
     """The request sample of Xsolla's "auth by custom ID" reference page (IDs made unique)."""
@@ -293,3 +300,24 @@ def test_change_custom_id_then_log_in_with_the_new_one(
         server_jwt, creds["project_id"], "00000000-0000-4000-8000-000000000000", unique("x")
     )
     assert_xsolla_error(status, body, 404, "003-061")
+
+
+def test_delete_user_frees_its_custom_id_and_ends_its_tokens(
+    xsolla: XsollaServerIntegration, server_jwt: str, creds: dict
+):
+    custom_id = unique("xsolla-deleted")
+    status, _, body = xsolla.auth_by_custom_id(server_jwt, {"server_custom_id": custom_id})
+    assert status == 200, body
+    user_jwt = body["token"]
+    user_id = token_claims(user_jwt)["sub"]
+
+    status, _, body = xsolla.delete_user(server_jwt, user_id, creds["project_id"])
+
+    assert (status, body) == (204, None)
+    status, _, body = xsolla.get_user_details(user_jwt)
+    assert_xsolla_error(status, body, 401, "002-016")
+    status, _, body = xsolla.delete_user(server_jwt, user_id, creds["project_id"])
+    assert_xsolla_error(status, body, 404, "003-061")
+    status, _, body = xsolla.auth_by_custom_id(server_jwt, {"server_custom_id": custom_id})
+    assert status == 200, body
+    assert token_claims(body["token"])["sub"] != user_id, "the custom ID makes a new user"

@@ -16,6 +16,7 @@ mod accounts;
 mod attributes;
 mod clients;
 mod custom_id;
+mod delete;
 mod items;
 mod links;
 mod login;

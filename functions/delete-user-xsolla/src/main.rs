@@ -1,0 +1,1 @@
+idlink::lambda_main!(delete_user_xsolla);

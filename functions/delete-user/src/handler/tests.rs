@@ -1,0 +1,140 @@
+use super::*;
+use idlink::function::answer;
+use idlink::identity::{CustomId, IdentityKey};
+use idlink::store::UserStore;
+use idlink::store::memory::MemoryStore;
+use idlink::testing::{
+    Seed, fixture_cases, login_user, seed_users, seeded_memory_store, test_tokens,
+};
+use lambda_http::RequestExt;
+use lambda_http::http;
+use serde_json::Value;
+use std::collections::HashMap;
+
+async fn env() -> (App<MemoryStore>, Seed) {
+    let (store, seed) = seeded_memory_store().await;
+    (
+        App {
+            store,
+            tokens: test_tokens(),
+        },
+        seed,
+    )
+}
+
+async fn call(app: &App<MemoryStore>, token: &str, id: &str) -> (u16, Value) {
+    let req: Request = http::Request::builder()
+        .method("DELETE")
+        .uri(format!("/api/v2/users/{id}"))
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::Empty)
+        .unwrap();
+    let req = req.with_path_parameters(HashMap::from([("id".to_owned(), id.to_owned())]));
+    let resp = answer::<crate::Family>(handle(app, &req)).await;
+    let status = resp.status().as_u16();
+    let body = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_server_deletes_a_user_and_everything_it_held_then_answers_404() {
+    let (app, seed) = env().await;
+    let mut values = HashMap::new();
+    seed_users(&app.store, &app.tokens, &seed, &mut values).await;
+    let id = UserId::parse(&values["LINKED_USER_ID"]).unwrap();
+    let server = seed.server_token(&app.tokens, &[Scope::DeleteUsers]);
+    let own = values["LINK_WITH_LOGIN_TOKEN"].clone();
+    assert!(
+        app.tokens
+            .verify_user_session(&own, &app.store)
+            .await
+            .is_ok()
+    );
+
+    let (status, body) = call(&app, &server, &id.to_string()).await;
+
+    assert_eq!((status, body), (204, Value::Null));
+    let project = seed.project.id;
+    assert!(app.store.get_user(project, id).await.unwrap().is_none());
+    assert_eq!(app.store.session_version(id).await.unwrap(), None);
+    assert!(matches!(
+        app.tokens.verify_user_session(&own, &app.store).await,
+        Err(Error::InvalidToken(idlink::error::TokenProblem::Revoked))
+    ));
+    let custom = IdentityKey::custom_id(&CustomId::parse("fixture-linked").unwrap());
+    assert_eq!(app.store.owner_of(project, &custom).await.unwrap(), None);
+    assert!(app.store.markers().iter().all(|(_, _, owner)| *owner != id));
+    let (status, body) = call(&app, &server, &id.to_string()).await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (404, Some("inexistent_user"))
+    );
+}
+
+#[tokio::test]
+async fn only_a_server_token_with_delete_users_deletes() {
+    let (app, seed) = env().await;
+    let user = login_user(&app.store, &seed, "p").await;
+    let own = app
+        .tokens
+        .issue_user_token(&user, None, None, idlink::clock::now())
+        .unwrap();
+    let read_only = seed.server_token(&app.tokens, &[Scope::ReadUsers, Scope::UpdateUsers]);
+
+    for token in [own, read_only] {
+        let (status, body) = call(&app, &token, &user.id.to_string()).await;
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (
+                403,
+                Some("Insufficient scope, expected any of: delete:users")
+            )
+        );
+    }
+    assert!(
+        app.store
+            .get_user(seed.project.id, user.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn unknown_merged_and_foreign_users_are_404() {
+    let (app, seed) = env().await;
+    let user = login_user(&app.store, &seed, "p").await;
+    let merged = login_user(&app.store, &seed, "q").await;
+    app.store.tombstone(merged.id, user.id);
+    let server = seed.server_token(&app.tokens, &Scope::ALL);
+    let foreign = Seed::create(&app.store, None).await;
+    let foreign_server = foreign.server_token(&app.tokens, &Scope::ALL);
+
+    for (token, id) in [
+        (&server, UserId::new_random().to_string()),
+        (&server, "auth0|123".to_owned()),
+        (&server, merged.id.to_string()),
+        (&foreign_server, user.id.to_string()),
+    ] {
+        let (status, body) = call(&app, token, &id).await;
+        assert_eq!(
+            (status, body["errorCode"].as_str()),
+            (404, Some("inexistent_user")),
+            "{id}"
+        );
+    }
+    assert!(
+        app.store
+            .get_user(seed.project.id, user.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn event_fixtures() {
+    for case in fixture_cases("delete-user", 6).await {
+        case.expect(answer::<crate::Family>(handle(&case.app, &case.request)).await);
+    }
+}
