@@ -121,9 +121,22 @@ impl Attribute {
         })
     }
 
-    /// Parses the whole `attributes` array; a key may appear once.
+    /// Parses the whole `attributes` array of a login; a key may appear once.
     pub fn parse_list(value: Option<&Value>) -> Result<Vec<Self>> {
+        Self::parse_array(value, false, Self::parse, "must be unique per user")
+    }
+
+    /// An `attributes` array: at most [`Attribute::MAX_PER_REQUEST`] items, each parsed by
+    /// `item`, a key at most once (`duplicate` says why otherwise); absent is empty unless
+    /// `required`.
+    fn parse_array(
+        value: Option<&Value>,
+        required: bool,
+        item: fn(usize, &Value) -> Result<Self>,
+        duplicate: &'static str,
+    ) -> Result<Vec<Self>> {
         let items = match value {
+            None | Some(Value::Null) if required => return Err(Error::missing("attributes")),
             None | Some(Value::Null) => return Ok(Vec::new()),
             Some(Value::Array(items)) => items,
             Some(_) => return Err(Error::invalid("attributes", "must be an array")),
@@ -132,13 +145,10 @@ impl Attribute {
             return Err(Error::invalid("attributes", "has too many elements"));
         }
         let mut parsed: Vec<Self> = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let attr = Self::parse(i, item)?;
+        for (i, value) in items.iter().enumerate() {
+            let attr = item(i, value)?;
             if parsed.iter().any(|a| a.key == attr.key) {
-                return Err(Error::invalid(
-                    format!("attributes[{i}].key"),
-                    "must be unique per user",
-                ));
+                return Err(Error::invalid(format!("attributes[{i}].key"), duplicate));
             }
             parsed.push(attr);
         }
@@ -260,26 +270,12 @@ impl Attribute {
     /// Parses the write's whole `attributes` array (required): at most
     /// [`Attribute::MAX_PER_REQUEST`], a key at most once.
     pub fn parse_server_write_list(value: Option<&Value>) -> Result<Vec<Self>> {
-        let items = match value {
-            None | Some(Value::Null) => return Err(Error::missing("attributes")),
-            Some(Value::Array(items)) => items,
-            Some(_) => return Err(Error::invalid("attributes", "must be an array")),
-        };
-        if items.len() > Self::MAX_PER_REQUEST {
-            return Err(Error::invalid("attributes", "has too many elements"));
-        }
-        let mut parsed: Vec<Self> = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let attr = Self::parse_server_write(i, item)?;
-            if parsed.iter().any(|a| a.key == attr.key) {
-                return Err(Error::invalid(
-                    format!("attributes[{i}].key"),
-                    "must be unique per request",
-                ));
-            }
-            parsed.push(attr);
-        }
-        Ok(parsed)
+        Self::parse_array(
+            value,
+            true,
+            Self::parse_server_write,
+            "must be unique per request",
+        )
     }
 
     /// Parses `removing_keys` (optional): at most [`Attribute::MAX_PER_REQUEST`] keys.
