@@ -327,6 +327,16 @@ impl crate::store::ApiKeyStore for BrokenStore {
     }
 }
 
+/// A function's App over a seeded memory store, with a fresh key set: what a handler test starts from.
+pub async fn seeded_app() -> (crate::function::App<MemoryStore>, Seed) {
+    let (store, seed) = seeded_memory_store().await;
+    let app = crate::function::App {
+        store,
+        tokens: test_tokens(),
+    };
+    (app, seed)
+}
+
 pub async fn seeded_memory_store() -> (MemoryStore, Seed) {
     let store = MemoryStore::new();
     let seed = Seed::create(&store, Some(7)).await;

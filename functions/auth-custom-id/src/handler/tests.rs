@@ -7,7 +7,8 @@ use idlink::function::answer;
 use idlink::store::UserStore;
 use idlink::store::memory::MemoryStore;
 use idlink::testing::fixture_cases;
-use idlink::testing::{Seed, seeded_memory_store, test_tokens};
+use idlink::testing::seeded_app;
+use idlink::testing::{Seed, test_tokens};
 use idlink::token::TokenService;
 use lambda_http::http;
 
@@ -28,14 +29,9 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let (store, seed) = seeded_memory_store().await;
-    let tokens = test_tokens();
-    let token = seed.server_token(&tokens, &[Scope::UsersLogin]);
-    Env {
-        app: App { store, tokens },
-        seed,
-        token,
-    }
+    let (app, seed) = seeded_app().await;
+    let token = seed.server_token(&app.tokens, &[Scope::UsersLogin]);
+    Env { app, seed, token }
 }
 
 fn post(query: &str, body: &str, headers: &[(&str, &str)]) -> Request {

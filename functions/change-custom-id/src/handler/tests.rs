@@ -3,7 +3,8 @@ use idlink::function::answer;
 use idlink::identity::IdentityKey;
 use idlink::store::UserStore;
 use idlink::store::memory::MemoryStore;
-use idlink::testing::{Seed, fixture_cases, login_user, seeded_memory_store, test_tokens};
+use idlink::testing::seeded_app;
+use idlink::testing::{Seed, fixture_cases, login_user};
 use lambda_http::http;
 use serde_json::json;
 
@@ -14,14 +15,9 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let (store, seed) = seeded_memory_store().await;
-    let tokens = test_tokens();
-    let token = seed.server_token(&tokens, &[Scope::UsersLink]);
-    Env {
-        app: App { store, tokens },
-        seed,
-        token,
-    }
+    let (app, seed) = seeded_app().await;
+    let token = seed.server_token(&app.tokens, &[Scope::UsersLink]);
+    Env { app, seed, token }
 }
 
 impl Env {

@@ -3,23 +3,15 @@ use idlink::function::answer;
 use idlink::identity::{CustomId, IdentityKey};
 use idlink::store::UserStore;
 use idlink::store::memory::MemoryStore;
-use idlink::testing::{
-    Seed, fixture_cases, login_user, seed_users, seeded_memory_store, test_tokens,
-};
+use idlink::testing::seeded_app;
+use idlink::testing::{Seed, fixture_cases, login_user, seed_users};
 use lambda_http::RequestExt;
 use lambda_http::http;
 use serde_json::Value;
 use std::collections::HashMap;
 
 async fn env() -> (App<MemoryStore>, Seed) {
-    let (store, seed) = seeded_memory_store().await;
-    (
-        App {
-            store,
-            tokens: test_tokens(),
-        },
-        seed,
-    )
+    seeded_app().await
 }
 
 async fn call(app: &App<MemoryStore>, token: &str, id: &str) -> (u16, Value) {

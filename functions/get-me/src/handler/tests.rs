@@ -5,7 +5,8 @@ use idlink::function::answer;
 use idlink::store::LoginStore;
 use idlink::store::memory::MemoryStore;
 use idlink::testing::fixture_cases;
-use idlink::testing::{Seed, seeded_memory_store, test_tokens};
+use idlink::testing::seeded_app;
+use idlink::testing::{Seed, test_tokens};
 use idlink::user::LoginCommand;
 use lambda_http::http;
 
@@ -15,14 +16,8 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let (store, seed) = seeded_memory_store().await;
-    Env {
-        app: App {
-            store,
-            tokens: test_tokens(),
-        },
-        seed,
-    }
+    let (app, seed) = seeded_app().await;
+    Env { app, seed }
 }
 
 impl Env {

@@ -6,7 +6,8 @@ use idlink::identity::CustomId;
 use idlink::store::LoginStore;
 use idlink::store::memory::MemoryStore;
 use idlink::testing::fixture_cases;
-use idlink::testing::{Seed, login_user, seeded_memory_store, test_tokens};
+use idlink::testing::seeded_app;
+use idlink::testing::{Seed, login_user};
 use idlink::user::LoginCommand;
 use lambda_http::RequestExt;
 use lambda_http::http;
@@ -14,14 +15,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 
 async fn env() -> (App<MemoryStore>, Seed) {
-    let (store, seed) = seeded_memory_store().await;
-    (
-        App {
-            store,
-            tokens: test_tokens(),
-        },
-        seed,
-    )
+    seeded_app().await
 }
 
 async fn call(app: &App<MemoryStore>, token: &str, id: &str) -> (u16, Value) {

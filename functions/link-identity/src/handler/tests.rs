@@ -5,7 +5,8 @@ use idlink::identity::{CustomId, ExternalAccountId, ProjectId};
 use idlink::store::memory::MemoryStore;
 use idlink::store::{LinkStore, LoginStore, SingleLink, UserStore};
 use idlink::testing::fixture_cases;
-use idlink::testing::{Seed, link_token, login_user, seeded_memory_store, test_tokens};
+use idlink::testing::seeded_app;
+use idlink::testing::{Seed, link_token, login_user};
 use idlink::user::{LoginCommand, User};
 use lambda_http::RequestExt;
 use lambda_http::http;
@@ -18,14 +19,8 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let (store, seed) = seeded_memory_store().await;
-    Env {
-        app: App {
-            store,
-            tokens: test_tokens(),
-        },
-        seed,
-    }
+    let (app, seed) = seeded_app().await;
+    Env { app, seed }
 }
 
 impl Env {

@@ -6,19 +6,13 @@ use idlink::identity::CustomId;
 use idlink::store::LoginStore;
 use idlink::store::memory::MemoryStore;
 use idlink::testing::fixture_cases;
-use idlink::testing::{Seed, link_token, login_user, seeded_memory_store, test_tokens};
+use idlink::testing::seeded_app;
+use idlink::testing::{Seed, link_token, login_user};
 use idlink::user::LoginCommand;
 use lambda_http::http;
 
 async fn app() -> (App<MemoryStore>, Seed) {
-    let (store, seed) = seeded_memory_store().await;
-    (
-        App {
-            store,
-            tokens: test_tokens(),
-        },
-        seed,
-    )
+    seeded_app().await
 }
 
 fn post(content_type: &str, body: &str, authorization: Option<&str>) -> Request {

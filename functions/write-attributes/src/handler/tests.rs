@@ -4,7 +4,8 @@ use idlink::identity::UserId;
 use idlink::store::UserStore;
 use idlink::store::memory::MemoryStore;
 use idlink::testing::fixture_cases;
-use idlink::testing::{Seed, login_user, seeded_memory_store, test_tokens};
+use idlink::testing::seeded_app;
+use idlink::testing::{Seed, login_user};
 use lambda_http::RequestExt;
 use lambda_http::http;
 use serde_json::json;
@@ -17,14 +18,9 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let (store, seed) = seeded_memory_store().await;
-    let tokens = test_tokens();
-    let token = seed.server_token(&tokens, &[Scope::UpdateUsers]);
-    Env {
-        app: App { store, tokens },
-        seed,
-        token,
-    }
+    let (app, seed) = seeded_app().await;
+    let token = seed.server_token(&app.tokens, &[Scope::UpdateUsers]);
+    Env { app, seed, token }
 }
 
 impl Env {
