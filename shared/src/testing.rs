@@ -454,3 +454,39 @@ pub async fn fixture_cases(function: &str, min: usize) -> Vec<FixtureCase> {
     }
     cases
 }
+
+/// What a handler test works on: the App over a seeded memory store, the seed, and a server
+/// token of the seed's client with the scopes the endpoint needs.
+pub struct TestEnv {
+    pub app: crate::function::App<MemoryStore>,
+    pub seed: Seed,
+    pub token: String,
+}
+
+impl TestEnv {
+    pub async fn new(scopes: &[Scope]) -> Self {
+        let (app, seed) = seeded_app().await;
+        let token = seed.server_token(&app.tokens, scopes);
+        Self { app, seed, token }
+    }
+}
+
+/// Declares a handler test module's `Env` (a [`TestEnv`] it can add methods to) and
+/// `async fn env()`, whose server token holds `scopes`.
+#[macro_export]
+macro_rules! handler_env {
+    ($($scope:expr),* $(,)?) => {
+        struct Env($crate::testing::TestEnv);
+
+        impl std::ops::Deref for Env {
+            type Target = $crate::testing::TestEnv;
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        async fn env() -> Env {
+            Env($crate::testing::TestEnv::new(&[$($scope),*]).await)
+        }
+    };
+}

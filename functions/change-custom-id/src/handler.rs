@@ -10,11 +10,10 @@ use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
-use idlink::http::request::{json_object, path_param, server_token};
+use idlink::http::request::{json_object, no_content, path_param, server_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{CustomId, ProjectId, UserId};
 use idlink::store::{CustomIdChange, CustomIdStore};
-use lambda_http::http::StatusCode;
 use serde_json::Value;
 
 const FIELD: &str = "server_custom_id";
@@ -68,9 +67,7 @@ pub async fn handle<S: CustomIdStore>(app: &App<S>, req: &Request) -> Result<Res
             now: now(),
         })
         .await?;
-    let mut resp = Response::new(Body::Empty);
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    Ok(resp)
+    Ok(no_content())
 }
 
 #[cfg(test)]

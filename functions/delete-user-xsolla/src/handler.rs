@@ -7,11 +7,10 @@
 use idlink::client::Scope;
 use idlink::error::{Error, Result};
 use idlink::function::App;
-use idlink::http::request::{path_param, query, server_token};
+use idlink::http::request::{no_content, path_param, query, server_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{ProjectId, UserId};
 use idlink::store::DeleteStore;
-use lambda_http::http::StatusCode;
 
 pub async fn handle<S: DeleteStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let ctx = app.tokens.verify_server_token(server_token(req)?)?;
@@ -25,9 +24,7 @@ pub async fn handle<S: DeleteStore>(app: &App<S>, req: &Request) -> Result<Respo
         .and_then(|id| UserId::parse(&id).ok())
         .ok_or(Error::NotFound)?;
     app.store.delete_user(ctx.project, id).await?;
-    let mut resp = Response::new(Body::Empty);
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    Ok(resp)
+    Ok(no_content())
 }
 
 #[cfg(test)]

@@ -6,12 +6,11 @@
 use idlink::client::Scope;
 use idlink::error::{Error, Result};
 use idlink::function::App;
-use idlink::http::request::{path_param, user_token};
+use idlink::http::request::{no_content, path_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::UserId;
 use idlink::store::DeleteStore;
 use idlink::token::Caller;
-use lambda_http::http::StatusCode;
 
 /// The scopes the 403 names.
 pub const DELETE_SCOPES: &str = "delete:users";
@@ -28,9 +27,7 @@ pub async fn handle<S: DeleteStore>(app: &App<S>, req: &Request) -> Result<Respo
         .and_then(|id| UserId::parse(&id).ok())
         .ok_or(Error::NotFound)?;
     app.store.delete_user(ctx.project, id).await?;
-    let mut resp = Response::new(Body::Empty);
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    Ok(resp)
+    Ok(no_content())
 }
 
 #[cfg(test)]

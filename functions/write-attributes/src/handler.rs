@@ -9,12 +9,11 @@ use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
-use idlink::http::request::{json_object, path_param, server_token};
+use idlink::http::request::{json_object, no_content, path_param, server_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{CustomId, ProjectId};
 use idlink::store::{AttributeStore, AttributeWrite};
 use idlink::token::ServerContext;
-use lambda_http::http::StatusCode;
 use serde_json::{Map, Value};
 
 pub async fn handle<S: AttributeStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
@@ -33,9 +32,7 @@ pub async fn handle<S: AttributeStore>(app: &App<S>, req: &Request) -> Result<Re
     app.store
         .write_attributes(&AttributeWrite::new(project, custom_id, set, remove, now()))
         .await?;
-    let mut resp = Response::new(Body::Empty);
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    Ok(resp)
+    Ok(no_content())
 }
 
 /// `publisher_id` (required, integer or null) and `publisher_project_id` (optional integer):

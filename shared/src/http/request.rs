@@ -151,6 +151,13 @@ pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Bod
     resp
 }
 
+/// `204 No Content`: done, nothing to say.
+pub fn no_content() -> Response<Body> {
+    let mut resp = Response::new(Body::Empty);
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    resp
+}
+
 /// Adds `Retry-After` to answers that ask the client to come back.
 pub fn with_retry_after(mut resp: Response<Body>, e: &Error) -> Response<Body> {
     if matches!(e, Error::Unavailable(_)) {

@@ -2,13 +2,10 @@ use super::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use idlink::TokenProblem;
-use idlink::function::App;
 use idlink::function::answer;
 use idlink::store::UserStore;
-use idlink::store::memory::MemoryStore;
 use idlink::testing::fixture_cases;
-use idlink::testing::seeded_app;
-use idlink::testing::{Seed, test_tokens};
+use idlink::testing::test_tokens;
 use idlink::token::TokenService;
 use lambda_http::http;
 
@@ -22,17 +19,7 @@ const REFERENCE_SAMPLE: &str = r#"{
   "user_profile": {"nickname":"  John_Doe_1337 "}
 }"#;
 
-struct Env {
-    app: App<MemoryStore>,
-    seed: Seed,
-    token: String,
-}
-
-async fn env() -> Env {
-    let (app, seed) = seeded_app().await;
-    let token = seed.server_token(&app.tokens, &[Scope::UsersLogin]);
-    Env { app, seed, token }
-}
+idlink::handler_env!(Scope::UsersLogin);
 
 fn post(query: &str, body: &str, headers: &[(&str, &str)]) -> Request {
     let mut b = http::Request::builder()

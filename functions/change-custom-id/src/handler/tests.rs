@@ -2,23 +2,11 @@ use super::*;
 use idlink::function::answer;
 use idlink::identity::IdentityKey;
 use idlink::store::UserStore;
-use idlink::store::memory::MemoryStore;
-use idlink::testing::seeded_app;
 use idlink::testing::{Seed, fixture_cases, login_user};
 use lambda_http::http;
 use serde_json::json;
 
-struct Env {
-    app: App<MemoryStore>,
-    seed: Seed,
-    token: String,
-}
-
-async fn env() -> Env {
-    let (app, seed) = seeded_app().await;
-    let token = seed.server_token(&app.tokens, &[Scope::UsersLink]);
-    Env { app, seed, token }
-}
+idlink::handler_env!(Scope::UsersLink);
 
 impl Env {
     async fn call(&self, token: &str, project: &str, user: &str, body: &str) -> (u16, Value) {

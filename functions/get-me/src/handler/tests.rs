@@ -1,24 +1,13 @@
 use super::*;
 use idlink::client::Scope;
-use idlink::function::App;
 use idlink::function::answer;
 use idlink::store::LoginStore;
-use idlink::store::memory::MemoryStore;
 use idlink::testing::fixture_cases;
-use idlink::testing::seeded_app;
-use idlink::testing::{Seed, test_tokens};
+use idlink::testing::test_tokens;
 use idlink::user::LoginCommand;
 use lambda_http::http;
 
-struct Env {
-    app: App<MemoryStore>,
-    seed: Seed,
-}
-
-async fn env() -> Env {
-    let (app, seed) = seeded_app().await;
-    Env { app, seed }
-}
+idlink::handler_env!();
 
 impl Env {
     async fn login(&self, body: Value, with_logout: bool) -> String {

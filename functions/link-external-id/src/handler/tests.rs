@@ -1,26 +1,13 @@
 use super::*;
-use idlink::function::App;
 use idlink::function::answer;
 use idlink::identity::ProjectId;
 use idlink::store::UserStore;
-use idlink::store::memory::MemoryStore;
 use idlink::testing::fixture_cases;
-use idlink::testing::seeded_app;
 use idlink::testing::{Seed, login_user};
 use lambda_http::http;
 use serde_json::Value;
 
-struct Env {
-    app: App<MemoryStore>,
-    seed: Seed,
-    token: String,
-}
-
-async fn env() -> Env {
-    let (app, seed) = seeded_app().await;
-    let token = seed.server_token(&app.tokens, &[Scope::UsersLink]);
-    Env { app, seed, token }
-}
+idlink::handler_env!(Scope::UsersLink);
 
 impl Env {
     async fn call_with(&self, token: &str, body: &str) -> (u16, Value) {

@@ -1,11 +1,8 @@
 use super::*;
-use idlink::function::App;
 use idlink::function::answer;
 use idlink::identity::{CustomId, ExternalAccountId, ProjectId};
-use idlink::store::memory::MemoryStore;
 use idlink::store::{LinkStore, LoginStore, SingleLink, UserStore};
 use idlink::testing::fixture_cases;
-use idlink::testing::seeded_app;
 use idlink::testing::{Seed, link_token, login_user};
 use idlink::user::{LoginCommand, User};
 use lambda_http::RequestExt;
@@ -13,15 +10,7 @@ use lambda_http::http;
 use serde_json::json;
 use std::collections::HashMap;
 
-struct Env {
-    app: App<MemoryStore>,
-    seed: Seed,
-}
-
-async fn env() -> Env {
-    let (app, seed) = seeded_app().await;
-    Env { app, seed }
-}
+idlink::handler_env!();
 
 impl Env {
     async fn call(&self, token: &str, id: &str, body: Value) -> (u16, Value) {

@@ -1,27 +1,16 @@
 use super::*;
-use idlink::function::App;
 use idlink::function::answer;
 use idlink::identity::CustomId;
-use idlink::store::memory::MemoryStore;
 use idlink::store::{LinkStore, LoginStore, UserStore};
 use idlink::testing::fixture_cases;
-use idlink::testing::seeded_app;
-use idlink::testing::{Seed, link_token};
+use idlink::testing::link_token;
 use idlink::user::{LoginCommand, User};
 use lambda_http::RequestExt;
 use lambda_http::http;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-struct Env {
-    app: App<MemoryStore>,
-    seed: Seed,
-}
-
-async fn env() -> Env {
-    let (app, seed) = seeded_app().await;
-    Env { app, seed }
-}
+idlink::handler_env!();
 
 impl Env {
     async fn call(&self, token: &str, id: &str, provider: &str, user_id: &str) -> (u16, Value) {

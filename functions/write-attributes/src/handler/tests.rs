@@ -2,26 +2,14 @@ use super::*;
 use idlink::function::answer;
 use idlink::identity::UserId;
 use idlink::store::UserStore;
-use idlink::store::memory::MemoryStore;
 use idlink::testing::fixture_cases;
-use idlink::testing::seeded_app;
 use idlink::testing::{Seed, login_user};
 use lambda_http::RequestExt;
 use lambda_http::http;
 use serde_json::json;
 use std::collections::HashMap;
 
-struct Env {
-    app: App<MemoryStore>,
-    seed: Seed,
-    token: String,
-}
-
-async fn env() -> Env {
-    let (app, seed) = seeded_app().await;
-    let token = seed.server_token(&app.tokens, &[Scope::UpdateUsers]);
-    Env { app, seed, token }
-}
+idlink::handler_env!(Scope::UpdateUsers);
 
 impl Env {
     async fn call_to(

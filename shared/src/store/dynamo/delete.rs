@@ -21,7 +21,7 @@ use super::items::{
     Item, PROFILE, identity_from_item, key, marker_key, n, profile_key, req_s, s, user_from_item,
     user_pk,
 };
-use super::{DynamoStore, Retry, SAME_VERSION, STILL_EXISTS, TxOutcome, retrying, store_error};
+use super::{DynamoStore, Retry, SAME_VERSION, STILL_EXISTS, TxOutcome, retrying};
 use crate::error::{Error, Result};
 use crate::identity::{ProjectId, UserId};
 use crate::store::DeleteStore;
@@ -38,31 +38,6 @@ const _: () = assert!(LARGEST_DELETE <= MAX_TRANSACTION_ITEMS);
 const STILL_OWNED_BY_USER: &str = "user_id = :uid";
 
 impl DynamoStore {
-    /// Every item under the user's partition, in one consistent Query (items.rs proves a whole
-    /// user fits one page).
-    async fn partition(&self, id: UserId) -> Result<Vec<Item>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(user_pk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        if out
-            .last_evaluated_key
-            .as_ref()
-            .is_some_and(|k| !k.is_empty())
-        {
-            return Err(Error::internal(
-                "a user's partition spans more than one page",
-            ));
-        }
-        Ok(out.items.unwrap_or_default())
-    }
-
     /// A delete inside a transaction whose condition binds `values`.
     fn delete_where(
         &self,

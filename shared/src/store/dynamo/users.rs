@@ -1,17 +1,19 @@
 //! Reading users: one Query reads a profile with all its identities.
 
 use super::items::{
-    PROFILE, get_s, identity_from_item, is_tombstone, marker_key, owner_of, profile_key, req_n, s,
-    user_from_item, user_pk,
+    Item, PROFILE, get_s, identity_from_item, is_tombstone, marker_key, owner_of, profile_key,
+    req_n, s, user_from_item, user_pk,
 };
 use super::{DynamoStore, store_error};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::identity::{IdentityKey, ProjectId, UserId};
 use crate::store::UserStore;
 use crate::user::UserWithIdentities;
 
-impl UserStore for DynamoStore {
-    async fn get_user(&self, project: ProjectId, id: UserId) -> Result<Option<UserWithIdentities>> {
+impl DynamoStore {
+    /// Every item under the user's partition, in one consistent Query (items.rs proves a whole
+    /// user fits one page).
+    pub(super) async fn partition(&self, id: UserId) -> Result<Vec<Item>> {
         let out = self
             .client
             .query()
@@ -22,9 +24,25 @@ impl UserStore for DynamoStore {
             .send()
             .await
             .map_err(store_error)?;
+        if out
+            .last_evaluated_key
+            .as_ref()
+            .is_some_and(|k| !k.is_empty())
+        {
+            return Err(Error::internal(
+                "a user's partition spans more than one page",
+            ));
+        }
+        Ok(out.items.unwrap_or_default())
+    }
+}
+
+impl UserStore for DynamoStore {
+    async fn get_user(&self, project: ProjectId, id: UserId) -> Result<Option<UserWithIdentities>> {
+        let items = self.partition(id).await?;
         let mut user = None;
         let mut identities = Vec::new();
-        for item in out.items() {
+        for item in &items {
             match get_s(item, "SK") {
                 Some(PROFILE) => user = user_from_item(item)?,
                 Some(sk) if sk.starts_with("IDENT#") => identities.push(identity_from_item(item)?),
