@@ -469,6 +469,33 @@ impl TestEnv {
         let token = seed.server_token(&app.tokens, scopes);
         Self { app, seed, token }
     }
+
+    /// The user as the store holds it now (it must exist and be live).
+    pub async fn stored(&self, user: crate::identity::UserId) -> crate::user::UserWithIdentities {
+        use crate::store::UserStore;
+        self.app
+            .store
+            .get_user(self.seed.project.id, user)
+            .await
+            .expect("get user")
+            .expect("a live user")
+    }
+
+    /// Logs `custom` in (creating it on first use), bringing a social profile if given.
+    pub async fn login(&self, custom: &str, social: Option<(&str, &str)>) -> User {
+        let cmd = LoginCommand {
+            social: social.map(|(platform, id)| {
+                crate::identity::IdentityKey::social(platform, &serde_json::json!(id))
+                    .expect("social profile")
+            }),
+            ..LoginCommand::new(
+                self.seed.project.id,
+                CustomId::parse(custom).expect("custom id"),
+                crate::clock::now(),
+            )
+        };
+        self.app.store.login(&cmd).await.expect("login").user
+    }
 }
 
 /// Declares a handler test module's `Env` (a [`TestEnv`] it can add methods to) and

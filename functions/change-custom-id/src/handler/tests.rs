@@ -64,13 +64,7 @@ async fn changes_the_custom_id_frees_the_old_one_and_ends_the_sessions() {
     assert_eq!((status, body), (204, Value::Null));
     assert_eq!(env.owner("new.id_1-x").await, Some(user.id));
     assert_eq!(env.owner("old-id").await, None);
-    let after = env
-        .app
-        .store
-        .get_user(env.seed.project.id, user.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let after = env.stored(user.id).await;
     assert_eq!(after.user.custom_id.unwrap().as_str(), "new.id_1-x");
     assert_eq!(after.user.session_version, user.session_version + 1);
     // The old custom ID is free: logging in with it makes a new user.

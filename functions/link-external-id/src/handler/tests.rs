@@ -32,14 +32,7 @@ impl Env {
     }
 
     async fn external_of(&self, user: UserId) -> Option<String> {
-        self.app
-            .store
-            .get_user(self.seed.project.id, user)
-            .await
-            .unwrap()
-            .unwrap()
-            .user
-            .external_id
+        self.stored(user).await.user.external_id
     }
 }
 
@@ -50,25 +43,11 @@ async fn links_once_and_relinking_the_same_pair_changes_nothing() {
     let (status, body) = env.link(&user.id.to_string(), "A1234BB23").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(env.external_of(user.id).await.as_deref(), Some("A1234BB23"));
-    let version = env
-        .app
-        .store
-        .get_user(env.seed.project.id, user.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .user
-        .version;
+    let version = env.stored(user.id).await.user.version;
 
     let (status, _) = env.link(&user.id.to_string(), "A1234BB23").await;
     assert_eq!(status, 200, "idempotent");
-    let after = env
-        .app
-        .store
-        .get_user(env.seed.project.id, user.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let after = env.stored(user.id).await;
     assert_eq!(after.user.version, version, "nothing was written");
     let externals: Vec<_> = after
         .identities

@@ -60,18 +60,6 @@ impl Env {
     async fn user(&self, custom: &str) -> User {
         login_user(&self.app.store, &self.seed, custom).await
     }
-
-    async fn login(&self, custom: &str, social: Option<(&str, &str)>) -> User {
-        let cmd = LoginCommand {
-            social: social.map(|(p, s)| IdentityKey::social(p, &json!(s)).unwrap()),
-            ..LoginCommand::new(
-                self.seed.project.id,
-                CustomId::parse(custom).unwrap(),
-                now(),
-            )
-        };
-        self.app.store.login(&cmd).await.unwrap().user
-    }
 }
 
 fn providers(body: &Value) -> Vec<(String, String)> {
@@ -485,13 +473,7 @@ async fn a_login_token_can_neither_link_nor_merge() {
 
     // Nothing moved: the attacker still logs into its own account, the victim keeps only its own.
     assert_eq!(env.user("attacker").await.id, attacker.id);
-    let victim_now = env
-        .app
-        .store
-        .get_user(env.seed.project.id, victim.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let victim_now = env.stored(victim.id).await;
     assert_eq!(victim_now.identities.len(), 1);
     assert_eq!(victim_now.user.version, victim.version, "victim untouched");
 }

@@ -1,10 +1,8 @@
 use super::*;
 use idlink::function::answer;
-use idlink::identity::CustomId;
-use idlink::store::{LinkStore, LoginStore, UserStore};
+use idlink::store::{LinkStore, UserStore};
 use idlink::testing::fixture_cases;
 use idlink::testing::link_token;
-use idlink::user::{LoginCommand, User};
 use lambda_http::RequestExt;
 use lambda_http::http;
 use serde_json::{Value, json};
@@ -34,18 +32,6 @@ impl Env {
             serde_json::from_slice(resp.body().as_ref()).unwrap(),
         )
     }
-
-    async fn login(&self, custom: &str, social: Option<(&str, &str)>) -> User {
-        let cmd = LoginCommand {
-            social: social.map(|(p, s)| IdentityKey::social(p, &json!(s)).unwrap()),
-            ..LoginCommand::new(
-                self.seed.project.id,
-                CustomId::parse(custom).unwrap(),
-                now(),
-            )
-        };
-        self.app.store.login(&cmd).await.unwrap().user
-    }
 }
 
 #[tokio::test]
@@ -73,13 +59,7 @@ async fn an_unlinked_identity_becomes_a_standalone_user() {
         .unwrap()
         .unwrap();
     assert_ne!(owner, a.id);
-    let standalone = env
-        .app
-        .store
-        .get_user(env.seed.project.id, owner)
-        .await
-        .unwrap()
-        .unwrap();
+    let standalone = env.stored(owner).await;
     assert_eq!(standalone.identities, vec![steam]);
     assert!(
         env.app
@@ -173,13 +153,7 @@ async fn only_a_server_removes_what_the_studio_set() {
         (403, Some("insufficient_scope")),
         "a login token unlinks nothing: {body}"
     );
-    let held = env
-        .app
-        .store
-        .get_user(env.seed.project.id, p.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let held = env.stored(p.id).await;
     assert_eq!(held.identities.len(), 3, "nothing removed: {held:?}");
     assert_eq!(held.user.external_id.as_deref(), Some("EXT-1"));
 

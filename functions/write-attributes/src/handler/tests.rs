@@ -45,12 +45,8 @@ impl Env {
     }
 
     async fn attributes(&self, user: UserId) -> Vec<Value> {
-        self.app
-            .store
-            .get_user(self.seed.project.id, user)
+        self.stored(user)
             .await
-            .unwrap()
-            .unwrap()
             .user
             .attributes
             .iter()
