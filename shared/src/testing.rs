@@ -421,6 +421,24 @@ impl FixtureCase {
     pub fn status(&self) -> u16 {
         expected_status(&self.name)
     }
+
+    /// An App over the same key set whose store fails every call (for the `ER999` cases).
+    pub fn broken(&self) -> crate::function::App<BrokenStore> {
+        crate::function::App {
+            store: BrokenStore,
+            tokens: tokens_from(&self.keys),
+        }
+    }
+
+    /// [`FixtureCase::expect`], then the partner code its name carries (`409-ER706-…`) in the
+    /// partner envelope.
+    pub fn expect_partner(&self, resp: lambda_http::Response<lambda_http::Body>) {
+        let body = self.expect(resp);
+        if let Some(code) = expected_partner_code(&self.name) {
+            assert_eq!(body["code"], code, "{}", self.name);
+            assert!(body["message"].is_string() && body["solution"].is_string());
+        }
+    }
 }
 
 /// Every fixture in `events/<function>/` (at least `min` of them), each against a world of its
