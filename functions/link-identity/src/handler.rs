@@ -9,16 +9,14 @@
 //!
 //! Answers 201 with {id}'s identities; refusals happen before anything is written.
 
-use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result, TokenProblem};
 use idlink::function::App;
-use idlink::http::auth0::{LINK_SCOPES, identities_json};
+use idlink::http::auth0::identities_json;
 use idlink::http::request::{json_object, json_response, path_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, Provider, Subject, UserId};
 use idlink::store::accounts::{AccountStore, LinkIdentity, LinkProof, Merge};
-use idlink::token::UserScope;
 use lambda_http::http::StatusCode;
 use serde_json::{Map, Value};
 
@@ -91,12 +89,7 @@ pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Resp
             if !caller.is_server() {
                 return Err(Error::InsufficientScope("update:users"));
             }
-            caller.authorize(
-                primary,
-                Scope::UpdateUsers,
-                UserScope::UpdateCurrentUserIdentities,
-                LINK_SCOPES,
-            )?;
+            caller.authorize_identity_change(primary)?;
             app.store
                 .link_identity(&LinkIdentity {
                     project,
@@ -108,12 +101,7 @@ pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Resp
                 .await?
         }
         LinkBody::LinkWith(token) => {
-            let primary_session = caller.authorize(
-                primary,
-                Scope::UpdateUsers,
-                UserScope::UpdateCurrentUserIdentities,
-                LINK_SCOPES,
-            )?;
+            let primary_session = caller.authorize_identity_change(primary)?;
             let proof = app.tokens.verify_link_token(&token).map_err(|e| match e {
                 Error::InvalidToken(TokenProblem::Expired) => {
                     Error::InvalidLinkWith("the token has expired")

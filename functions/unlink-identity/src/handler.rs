@@ -6,16 +6,14 @@
 //! login token cannot unlink. What the studio set — custom IDs, the external ID, the partner
 //! identifier — only a server token removes (403 `operation_not_permitted` for a player).
 
-use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
-use idlink::http::auth0::{LINK_SCOPES, identities_json};
+use idlink::http::auth0::identities_json;
 use idlink::http::request::{json_response, path_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, Provider, Subject, UserId};
 use idlink::store::accounts::{AccountStore, Unlink, is_reserved};
-use idlink::token::UserScope;
 use lambda_http::http::StatusCode;
 
 pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
@@ -33,12 +31,7 @@ pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Resp
     if is_reserved(&identity) && !caller.is_server() {
         return Err(Error::ServerOnlyIdentity);
     }
-    let primary_session = caller.authorize(
-        primary,
-        Scope::UpdateUsers,
-        UserScope::UpdateCurrentUserIdentities,
-        LINK_SCOPES,
-    )?;
+    let primary_session = caller.authorize_identity_change(primary)?;
     let unlinked = app
         .store
         .unlink(&Unlink {

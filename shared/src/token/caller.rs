@@ -73,4 +73,15 @@ impl Caller {
         }
         Ok(Some(sv))
     }
+
+    /// May this caller link or unlink `target`'s identities? A server token with
+    /// `update:users`, or `target`'s own link token (Auth0's two ways in).
+    pub fn authorize_identity_change(&self, target: UserId) -> Result<Option<u64>> {
+        self.authorize(
+            target,
+            Scope::UpdateUsers,
+            UserScope::UpdateCurrentUserIdentities,
+            crate::http::auth0::LINK_SCOPES,
+        )
+    }
 }

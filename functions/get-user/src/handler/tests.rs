@@ -157,15 +157,7 @@ async fn a_player_sees_what_users_me_shows_it_and_never_private_server_attribute
 async fn a_link_token_cannot_read_a_user() {
     let (app, seed) = env().await;
     let user = login_user(&app.store, &seed, "p").await;
-    let login = app
-        .tokens
-        .issue_user_token(&user, None, None, idlink::clock::now())
-        .unwrap();
-    let claims = app.tokens.verify_user_token(&login).unwrap();
-    let link = app
-        .tokens
-        .issue_link_token(&claims, seed.client_id.as_str(), idlink::clock::now())
-        .unwrap();
+    let link = idlink::testing::link_token(&app.tokens, &seed, &user, idlink::clock::now());
 
     let (status, body) = call(&app, &link, &user.id.to_string()).await;
 

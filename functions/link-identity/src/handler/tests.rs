@@ -1,4 +1,5 @@
 use super::*;
+use idlink::client::Scope;
 use idlink::function::answer;
 use idlink::identity::{CustomId, ExternalAccountId, ProjectId};
 use idlink::store::{LinkStore, LoginStore, SingleLink, UserStore};

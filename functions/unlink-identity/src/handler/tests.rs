@@ -1,4 +1,5 @@
 use super::*;
+use idlink::client::Scope;
 use idlink::function::answer;
 use idlink::store::{LinkStore, UserStore};
 use idlink::testing::fixture_cases;
