@@ -286,3 +286,39 @@ change_custom_id("401-missing-scope", "fixture-renamed",
 change_custom_id("404-unknown-user", "fixture-renamed", user="00000000-0000-4000-8000-000000000000")
 change_custom_id("404-foreign-project", "fixture-renamed", project="00000000-0000-4000-8000-000000000001")
 change_custom_id("422-custom-id-taken", "fixture-linked")
+
+# Xsolla: ban-user, unban-user
+def ban(function, method, name, body=None, project="${PROJECT_ID}", user="${USER_ID}", headers=SERVER):
+    path = f"/projects/{project}/users/{user}/ban"
+    write(function, name, event(method, path, route="/projects/{project_id}/users/{user_id}/ban",
+          headers=headers, body=None if body is None else json.dumps(body),
+          path_params={"project_id": project, "user_id": user}))
+NO_SCOPE = {**JSON, "authorization": "Bearer ${SERVER_TOKEN_NO_SCOPE}"}
+UNKNOWN_USER = "00000000-0000-4000-8000-000000000000"
+FOREIGN_PROJECT = "00000000-0000-4000-8000-000000000001"
+ban("ban-user", "POST", "204-ban-for-good", {"reason": "Cheating"})
+ban("ban-user", "POST", "204-ban-for-a-period", {"reason": "Toxic chat", "date_from": "2026-11-23T08:00:00+0000",
+                                                 "date_to": "2099-11-30T08:00:00+0000"})
+ban("ban-user", "POST", "400-missing-reason", {"date_to": "2099-11-30T08:00:00+0000"})
+ban("ban-user", "POST", "400-reason-too-long", {"reason": "x" * 256})
+ban("ban-user", "POST", "400-malformed-date", {"reason": "Cheating", "date_to": "next week"})
+ban("ban-user", "POST", "401-missing-scope", {"reason": "Cheating"}, headers=NO_SCOPE)
+ban("ban-user", "POST", "404-unknown-user", {"reason": "Cheating"}, user=UNKNOWN_USER)
+ban("ban-user", "POST", "404-foreign-project", {"reason": "Cheating"}, project=FOREIGN_PROJECT)
+ban("unban-user", "DELETE", "204-unban")
+ban("unban-user", "DELETE", "401-missing-scope", headers=NO_SCOPE)
+ban("unban-user", "DELETE", "404-unknown-user", user=UNKNOWN_USER)
+ban("unban-user", "DELETE", "404-foreign-project", project=FOREIGN_PROJECT)
+
+# Auth0 Management: update-user
+def update_user(name, body, params=ME, headers={**JSON, **SRV}):
+    write("update-user", name, user_event("PATCH", "", "", params, headers, json.dumps(body)))
+update_user("200-merge-metadata", {"app_metadata": {"tier": "gold", "old": None}, "user_metadata": {"lang": "de"}})
+update_user("200-block", {"blocked": True})
+update_user("200-clear-metadata-and-rename", {"user_metadata": {}, "nickname": "Renamed"})
+update_user("400-unknown-property", {"email": "x@example.com"})
+update_user("400-invalid-metadata-key", {"app_metadata": {"not a key": 1}})
+update_user("403-missing-scope", {"blocked": True}, headers={**JSON, "authorization": "Bearer ${SERVER_TOKEN_LOGIN_ONLY}"})
+update_user("403-user-token", {"user_metadata": {"lang": "de"}}, headers={**JSON, "authorization": "Bearer ${USER_TOKEN}"})
+update_user("404-unknown-user", {"blocked": True}, params={"id": UNKNOWN_USER})
+update_user("401-no-token", {"blocked": True}, headers=JSON)

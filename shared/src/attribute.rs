@@ -81,13 +81,7 @@ impl Attribute {
             }
         };
         let key = text("key")?;
-        // The reference's own example uses "custom-id", so '-' is allowed beside [A-Za-z0-9_].
-        if key.is_empty()
-            || key.len() > Self::MAX_KEY_CHARS
-            || !key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
+        if !Self::is_key(key) {
             return Err(Error::invalid(
                 field("key"),
                 "must be 1-256 characters of letters, digits, '_' and '-'",
@@ -169,6 +163,16 @@ impl Attribute {
             read_only,
             value_json,
         }
+    }
+
+    /// A key as a login (and Auth0's metadata) accepts it: the reference's own example uses
+    /// "custom-id", so '-' is allowed beside [A-Za-z0-9_].
+    pub fn is_key(key: &str) -> bool {
+        !key.is_empty()
+            && key.len() <= Self::MAX_KEY_CHARS
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     }
 
     pub fn key(&self) -> &str {

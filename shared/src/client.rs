@@ -24,15 +24,18 @@ pub enum Scope {
     UsersLink,
     ReadUsers,
     UpdateUsers,
+    /// Auth0's scope for a user's metadata only (`PATCH /api/v2/users/{id}`).
+    UpdateUsersAppMetadata,
     DeleteUsers,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::UsersLogin,
         Scope::UsersLink,
         Scope::ReadUsers,
         Scope::UpdateUsers,
+        Scope::UpdateUsersAppMetadata,
         Scope::DeleteUsers,
     ];
 
@@ -42,6 +45,7 @@ impl Scope {
             Scope::UsersLink => "users:link",
             Scope::ReadUsers => "read:users",
             Scope::UpdateUsers => "update:users",
+            Scope::UpdateUsersAppMetadata => "update:users_app_metadata",
             Scope::DeleteUsers => "delete:users",
         }
     }
@@ -157,7 +161,7 @@ mod tests {
         assert!(Scope::parse_list("users:login admin").is_err());
         assert_eq!(
             Scope::join(&Scope::ALL),
-            "users:login users:link read:users update:users delete:users"
+            "users:login users:link read:users update:users update:users_app_metadata delete:users"
         );
     }
 

@@ -45,6 +45,9 @@ pub enum Error {
     DifferentIdentityLinked(&'static str),
     #[error("too many attributes on the user")]
     TooManyAttributes,
+    /// A ban (or an Auth0 block) holds on the user: no login, no token of the user works.
+    #[error("the user is banned")]
+    Banned,
 
     // Account linking (Auth0 Management API).
     #[error("a body property is not allowed: {0}")]

@@ -290,10 +290,10 @@ impl crate::store::UserStore for BrokenStore {
     ) -> crate::error::Result<Option<crate::user::UserWithIdentities>> {
         broken()
     }
-    async fn session_version(
+    async fn session(
         &self,
         _: crate::identity::UserId,
-    ) -> crate::error::Result<Option<u64>> {
+    ) -> crate::error::Result<Option<crate::user::Session>> {
         broken()
     }
     async fn owner_of(
@@ -473,6 +473,43 @@ pub async fn fixture_cases(function: &str, min: usize) -> Vec<FixtureCase> {
     cases
 }
 
+/// A request as API Gateway hands it to a handler: `method` on `uri` with its path parameters,
+/// a bearer token (none when empty) and a JSON body.
+pub fn api_request(
+    method: &str,
+    uri: &str,
+    params: &[(&str, &str)],
+    token: &str,
+    body: Option<&serde_json::Value>,
+) -> Request {
+    use lambda_http::RequestExt;
+    let mut builder = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(uri);
+    if !token.is_empty() {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(json) => {
+            builder = builder.header("content-type", "application/json");
+            lambda_http::Body::from(json.to_string())
+        }
+        None => lambda_http::Body::Empty,
+    };
+    builder.body(body).expect("request").with_path_parameters(
+        params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<HashMap<_, _>>(),
+    )
+}
+
+/// The status and JSON body (`Null` when there is none) of an answer.
+pub fn status_and_json(resp: lambda_http::Response<lambda_http::Body>) -> (u16, serde_json::Value) {
+    let body = serde_json::from_slice(resp.body().as_ref()).unwrap_or(serde_json::Value::Null);
+    (resp.status().as_u16(), body)
+}
+
 /// What a handler test works on: the App over a seeded memory store, the seed, and a server
 /// token of the seed's client with the scopes the endpoint needs.
 pub struct TestEnv {
@@ -497,6 +534,18 @@ impl TestEnv {
             .await
             .expect("get user")
             .expect("a live user")
+    }
+
+    /// Bans `user` from `from` until `to` (for good without), as Xsolla's ban writes it.
+    pub async fn ban(&self, user: crate::identity::UserId, from: i64, to: Option<i64>) {
+        use crate::store::profile::{BanChange, ProfileStore, ProfileUpdate};
+        let mut update = ProfileUpdate::new(self.seed.project.id, user, crate::clock::now());
+        update.ban = Some(BanChange::Ban(crate::user::Ban {
+            from,
+            to,
+            reason: Some("Cheating".to_owned()),
+        }));
+        self.app.store.update_profile(&update).await.expect("ban");
     }
 
     /// Logs `custom` in (creating it on first use), bringing a social profile if given.

@@ -24,7 +24,7 @@ use crate::error::{Error, Result, TokenProblem};
 use crate::identity::{Payload, ProjectId, UserId};
 use crate::keys::KeySet;
 use crate::store::UserStore;
-use crate::user::User;
+use crate::user::{Session, User};
 
 mod cache;
 mod caller;
@@ -164,12 +164,13 @@ impl VerifiedUser {
         self.scopes.contains(&scope)
     }
 
-    /// A token is live only while its session version is the user's current one
-    /// (`with_logout=1`, unlink and merge bump it) and the user still exists (`current` is
-    /// `None` for a missing or merged user).
-    pub fn check_session(&self, current: Option<u64>) -> Result<()> {
+    /// A token is live only while the user still exists (`current` is `None` for a missing or
+    /// merged user), no ban holds (`Banned`), and its session version is the user's current one
+    /// (`with_logout=1`, unlink, merge and a ban bump it).
+    pub fn check_session(&self, current: Option<Session>) -> Result<()> {
         match current {
-            Some(v) if v == self.session => Ok(()),
+            Some(s) if s.banned_at(crate::clock::now()) => Err(Error::Banned),
+            Some(s) if s.version == self.session => Ok(()),
             _ => Err(Error::InvalidToken(TokenProblem::Revoked)),
         }
     }
@@ -529,7 +530,7 @@ impl TokenService {
         store: &impl UserStore,
     ) -> Result<VerifiedUser> {
         let user = self.verify_user_token(token)?;
-        user.check_session(store.session_version(user.user).await?)?;
+        user.check_session(store.session(user.user).await?)?;
         Ok(user)
     }
 }

@@ -22,6 +22,67 @@ pub struct User {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_login: i64,
+    /// A ban (Xsolla) or block (Auth0), held or scheduled; `None` when there is none.
+    pub ban: Option<Ban>,
+}
+
+/// A ban: from `from` (inclusive) until `to` (exclusive), or for good without `to`. While it
+/// holds, the user cannot log in and every token of the user is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ban {
+    /// Unix seconds.
+    pub from: i64,
+    pub to: Option<i64>,
+    pub reason: Option<String>,
+}
+
+impl Ban {
+    /// Xsolla's limit on `reason`, in characters.
+    pub const MAX_REASON_CHARS: usize = 255;
+
+    pub fn holds_at(&self, now: i64) -> bool {
+        self.from <= now && self.to.is_none_or(|to| now < to)
+    }
+
+    /// As Xsolla's `ban` object shows it (`GET /users/me`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "date_from": rfc3339(self.from),
+            "date_to": self.to.map(rfc3339),
+            "reason": self.reason,
+        })
+    }
+
+    /// Over for good: its `to` has passed.
+    pub fn is_over_at(&self, now: i64) -> bool {
+        self.to.is_some_and(|to| to <= now)
+    }
+}
+
+/// What a token's session is checked against: the user's session version and its ban.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub version: u64,
+    pub ban: Option<Ban>,
+}
+
+impl Session {
+    pub fn banned_at(&self, now: i64) -> bool {
+        self.ban.as_ref().is_some_and(|b| b.holds_at(now))
+    }
+}
+
+impl User {
+    pub fn session(&self) -> Session {
+        Session {
+            version: self.session_version,
+            ban: self.ban.clone(),
+        }
+    }
+
+    pub fn banned_at(&self, now: i64) -> bool {
+        self.ban.as_ref().is_some_and(|b| b.holds_at(now))
+    }
 }
 
 /// A user with every identity it holds, as one Query of its partition returns it.
@@ -104,6 +165,7 @@ impl LoginCommand {
             created_at: self.now,
             updated_at: self.now,
             last_login: self.now,
+            ban: None,
         }
     }
 }

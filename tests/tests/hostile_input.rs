@@ -225,6 +225,39 @@ const TARGETS: &[Target] = &[
         good_body: "",
         good_path: &["${LINKED_USER_ID}"],
     },
+    Target {
+        function: "ban-user",
+        family: Family::Xsolla,
+        method: "POST",
+        path_params: &["project_id", "user_id"],
+        fields: &["reason", "date_from", "date_to"],
+        query: &[],
+        creds: &[("x-server-authorization", "${SERVER_TOKEN}")],
+        good_body: r#"{"reason":"Cheating","date_from":"2026-11-23T08:00:00+0000","date_to":"2099-01-01T00:00:00+0000"}"#,
+        good_path: &["${PROJECT_ID}", "${USER_ID}"],
+    },
+    Target {
+        function: "unban-user",
+        family: Family::Xsolla,
+        method: "DELETE",
+        path_params: &["project_id", "user_id"],
+        fields: &[],
+        query: &[],
+        creds: &[("x-server-authorization", "${SERVER_TOKEN}")],
+        good_body: "",
+        good_path: &["${PROJECT_ID}", "${USER_ID}"],
+    },
+    Target {
+        function: "update-user",
+        family: Family::Auth0,
+        method: "PATCH",
+        path_params: &["id"],
+        fields: &["blocked", "app_metadata", "user_metadata", "nickname"],
+        query: &[],
+        creds: &[("authorization", "Bearer ${SERVER_TOKEN}")],
+        good_body: r#"{"blocked":false,"app_metadata":{"tier":"gold"},"user_metadata":{"lang":"de"},"nickname":"N"}"#,
+        good_path: &["${USER_ID}"],
+    },
 ];
 
 /// A value to send: fixed text, or one of the seeded values (tokens, ids, keys) by name.
@@ -568,6 +601,9 @@ async fn run(target: Target, case: &Case) -> Outcome {
         "change-custom-id" => call!(change_custom_id),
         "delete-user" => call!(delete_user),
         "delete-user-xsolla" => call!(delete_user_xsolla),
+        "ban-user" => call!(ban_user),
+        "unban-user" => call!(unban_user),
+        "update-user" => call!(update_user),
         other => panic!("no target {other}"),
     };
     let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
@@ -686,6 +722,9 @@ hostile! {
     change_custom_id_is_boring => "change-custom-id",
     delete_user_is_boring => "delete-user",
     delete_user_xsolla_is_boring => "delete-user-xsolla",
+    ban_user_is_boring => "ban-user",
+    unban_user_is_boring => "unban-user",
+    update_user_is_boring => "update-user",
 }
 
 #[test]

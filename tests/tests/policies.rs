@@ -450,6 +450,9 @@ fn declared_secrets() -> Vec<(&'static str, &'static [Material])> {
         ("ChangeCustomIdFunction", change_custom_id::SECRETS),
         ("DeleteUserFunction", delete_user::SECRETS),
         ("DeleteUserXsollaFunction", delete_user_xsolla::SECRETS),
+        ("BanUserFunction", ban_user::SECRETS),
+        ("UnbanUserFunction", unban_user::SECRETS),
+        ("UpdateUserFunction", update_user::SECRETS),
     ]
 }
 
@@ -696,4 +699,62 @@ async fn delete_user_is_one_query_and_one_transaction_and_its_policies_are_exact
             ],
         );
     }
+}
+
+#[tokio::test]
+async fn profile_updates_are_one_query_and_one_write_and_their_policies_are_exact() {
+    let w = Wire::new().await;
+    let user = idlink::testing::login_user(&w.store, &w.seed, "p").await;
+    let token = w.server_token(&[Scope::UpdateUsers]);
+    let (project, id) = (w.seed.project.id.to_string(), user.id.to_string());
+    let nobody = idlink::identity::UserId::new_random().to_string();
+    let ban = |method: &str, user: &str, body: Option<serde_json::Value>| {
+        request(
+            method,
+            &format!("/projects/{project}/users/{user}/ban"),
+            Some(&token),
+            &[("project_id", &project), ("user_id", user)],
+            body,
+        )
+    };
+    let patch = |user: &str, body: serde_json::Value| {
+        request(
+            "PATCH",
+            &format!("/api/v2/users/{user}"),
+            Some(&token),
+            &[("id", user)],
+            Some(body),
+        )
+    };
+    let reason = || Some(serde_json::json!({"reason": "Cheating"}));
+    w.start();
+    let banned = serve!(w, ban_user, ban("POST", &id, reason()), 204);
+    let unknown = serve!(w, ban_user, ban("POST", &nobody, reason()), 404);
+    let unbanned = serve!(w, unban_user, ban("DELETE", &id, None), 204);
+    let updated = serve!(
+        w,
+        update_user,
+        patch(&id, serde_json::json!({"nickname": "N"})),
+        200
+    );
+    let unchanged = serve!(w, update_user, patch(&id, serde_json::json!({})), 200);
+    // The user's partition, then its profile in one conditional write.
+    assert_exact(
+        "BanUserFunction",
+        &[
+            (banned, &["Query", "TransactWriteItems"]),
+            (unknown, &["Query"]),
+        ],
+    );
+    assert_exact(
+        "UnbanUserFunction",
+        &[(unbanned, &["Query", "TransactWriteItems"])],
+    );
+    assert_exact(
+        "UpdateUserFunction",
+        &[
+            (updated, &["Query", "TransactWriteItems"]),
+            (unchanged, &["Query"]),
+        ],
+    );
 }

@@ -10,9 +10,9 @@ use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
-use idlink::http::request::{json_object, no_content, path_param, server_token};
+use idlink::http::request::{json_object, no_content, project_user_params, server_token};
 use idlink::http::{Body, Request, Response};
-use idlink::identity::{CustomId, ProjectId, UserId};
+use idlink::identity::CustomId;
 use idlink::store::{CustomIdChange, CustomIdStore};
 use serde_json::Value;
 
@@ -49,15 +49,7 @@ pub async fn handle<S: CustomIdStore>(app: &App<S>, req: &Request) -> Result<Res
     let ctx = app.tokens.verify_server_token(server_token(req)?)?;
     // Xsolla's server-side writes to a user: the scope link-external-id requires.
     ctx.require(Scope::UsersLink)?;
-    // A project other than the caller's is answered as if it did not exist (as auth-custom-id
-    // answers a foreign `projectId`), and an id that is not one of ours names nobody.
-    let project = path_param(req, "project_id")
-        .and_then(|p| ProjectId::parse(&p).ok())
-        .filter(|p| *p == ctx.project)
-        .ok_or(Error::ProjectNotFound)?;
-    let user = path_param(req, "user_id")
-        .and_then(|u| UserId::parse(&u).ok())
-        .ok_or(Error::NotFound)?;
+    let (project, user) = project_user_params(req, ctx.project)?;
     let new = parse_custom_id(&json_object(req)?)?;
     app.store
         .change_custom_id(&CustomIdChange {

@@ -7,9 +7,9 @@
 use idlink::client::Scope;
 use idlink::error::{Error, Result};
 use idlink::function::App;
-use idlink::http::request::{no_content, path_param, query, server_token};
+use idlink::http::request::{no_content, query, server_token, user_param};
 use idlink::http::{Body, Request, Response};
-use idlink::identity::{ProjectId, UserId};
+use idlink::identity::ProjectId;
 use idlink::store::DeleteStore;
 
 pub async fn handle<S: DeleteStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
@@ -19,10 +19,7 @@ pub async fn handle<S: DeleteStore>(app: &App<S>, req: &Request) -> Result<Respo
     if project != ctx.project {
         return Err(Error::ProjectNotFound);
     }
-    // An id that is not one of ours names nobody.
-    let id = path_param(req, "user_id")
-        .and_then(|id| UserId::parse(&id).ok())
-        .ok_or(Error::NotFound)?;
+    let id = user_param(req, "user_id")?;
     app.store.delete_user(ctx.project, id).await?;
     Ok(no_content())
 }

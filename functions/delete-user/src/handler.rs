@@ -4,28 +4,22 @@
 //! are answered 404 (`inexistent_user`), a second delete included.
 
 use idlink::client::Scope;
-use idlink::error::{Error, Result};
+use idlink::error::Result;
 use idlink::function::App;
-use idlink::http::request::{no_content, path_param, user_token};
+use idlink::http::request::{no_content, user_param, user_token};
 use idlink::http::{Body, Request, Response};
-use idlink::identity::UserId;
 use idlink::store::DeleteStore;
-use idlink::token::Caller;
 
 /// The scopes the 403 names.
 pub const DELETE_SCOPES: &str = "delete:users";
 
 pub async fn handle<S: DeleteStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
-    // Only a server deletes: a player's token is refused for its scope, as Auth0 does.
-    let Caller::Server(ctx) = app.tokens.verify_caller(user_token(req)?)? else {
-        return Err(Error::InsufficientScope(DELETE_SCOPES));
-    };
-    ctx.require(Scope::DeleteUsers)
-        .map_err(|_| Error::InsufficientScope(DELETE_SCOPES))?;
-    // An id that is not one of ours names nobody.
-    let id = path_param(req, "id")
-        .and_then(|id| UserId::parse(&id).ok())
-        .ok_or(Error::NotFound)?;
+    // Only a server deletes.
+    let ctx = app
+        .tokens
+        .verify_caller(user_token(req)?)?
+        .server_with(Scope::DeleteUsers, DELETE_SCOPES)?;
+    let id = user_param(req, "id")?;
     app.store.delete_user(ctx.project, id).await?;
     Ok(no_content())
 }

@@ -2,12 +2,13 @@
 //! of that answer is present (an explicit `null` where idlink has no value; `devices` and `groups`
 //! as arrays) because strictly typed client models fail on a missing key.
 
+use idlink::clock::now;
 use idlink::error::{Error, Result, TokenProblem};
 use idlink::function::App;
 use idlink::http::request::{json_response, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::store::UserStore;
-use idlink::user::{UserWithIdentities, rfc3339};
+use idlink::user::{Ban, UserWithIdentities, rfc3339};
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -15,7 +16,7 @@ pub async fn handle<S: UserStore>(app: &App<S>, req: &Request) -> Result<Respons
     let claims = app.tokens.verify_user_token(user_token(req)?)?;
     // One read gives the user and its session version: the token dies with the session.
     let found = app.store.get_user(claims.project, claims.user).await?;
-    claims.check_session(found.as_ref().map(|u| u.user.session_version))?;
+    claims.check_session(found.as_ref().map(|u| u.user.session()))?;
     let user = found.ok_or(Error::InvalidToken(TokenProblem::Revoked))?;
     Ok(json_response(StatusCode::OK, &details(&user)))
 }
@@ -36,8 +37,9 @@ fn details(u: &UserWithIdentities) -> Value {
             .filter(|a| a.visible_to_its_user())
             .map(|a| a.to_json())
             .collect::<Vec<_>>(),
+        // A ban not over yet (one that holds refuses the token before this).
+        "ban": user.ban.as_ref().filter(|b| !b.is_over_at(now())).map(Ban::to_json),
         // Xsolla fields idlink does not hold.
-        "ban": null,
         "birthday": null,
         "connection_information": null,
         "country": null,

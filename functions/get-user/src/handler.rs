@@ -7,9 +7,8 @@ use idlink::client::Scope;
 use idlink::error::{Error, Result};
 use idlink::function::App;
 use idlink::http::auth0::{READ_SCOPES, Reader, user_json};
-use idlink::http::request::{json_response, path_param, user_token};
+use idlink::http::request::{json_response, user_param, user_token};
 use idlink::http::{Body, Request, Response};
-use idlink::identity::UserId;
 use idlink::store::UserStore;
 use idlink::store::accounts::check_session;
 use idlink::token::UserScope;
@@ -17,10 +16,7 @@ use lambda_http::http::StatusCode;
 
 pub async fn handle<S: UserStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let caller = app.tokens.verify_caller(user_token(req)?)?;
-    // An id that is not one of ours names nobody.
-    let id = path_param(req, "id")
-        .and_then(|id| UserId::parse(&id).ok())
-        .ok_or(Error::NotFound)?;
+    let id = user_param(req, "id")?;
     let session = caller.authorize(
         id,
         Scope::ReadUsers,

@@ -13,9 +13,9 @@ use idlink::clock::now;
 use idlink::error::{Error, Result, TokenProblem};
 use idlink::function::App;
 use idlink::http::auth0::identities_json;
-use idlink::http::request::{json_object, json_response, path_param, user_token};
+use idlink::http::request::{json_object, json_response, user_param, user_token};
 use idlink::http::{Body, Request, Response};
-use idlink::identity::{IdentityKey, Provider, Subject, UserId};
+use idlink::identity::{IdentityKey, Provider, Subject};
 use idlink::store::accounts::{AccountStore, LinkIdentity, LinkProof, Merge};
 use lambda_http::http::StatusCode;
 use serde_json::{Map, Value};
@@ -77,9 +77,7 @@ fn parse_body(map: &Map<String, Value>) -> Result<LinkBody> {
 
 pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let caller = app.tokens.verify_caller(user_token(req)?)?;
-    let primary = path_param(req, "id")
-        .and_then(|id| UserId::parse(&id).ok())
-        .ok_or(Error::NotFound)?;
+    let primary = user_param(req, "id")?;
     let project = caller.project();
     let body = parse_body(&json_object(req)?)?;
     let now = now();

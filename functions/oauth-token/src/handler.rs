@@ -301,7 +301,7 @@ async fn token_exchange<S: UserStore>(
     }
     // A login token ended by a logout, unlink or merge mints nothing.
     login
-        .check_session(app.store.session_version(login.user).await?)
+        .check_session(app.store.session(login.user).await?)
         .map_err(|_| Error::InvalidSubjectToken("the player's session has ended"))?;
     let access_token = app
         .tokens

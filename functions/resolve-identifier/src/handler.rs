@@ -104,7 +104,7 @@ pub async fn handle<S: ApiKeyStore + UserStore>(
         .ok_or(Refusal::code(Code::ER709))?;
     if let Some(claims) = &by_token {
         claims
-            .check_session(Some(found.user.session_version))
+            .check_session(Some(found.user.session()))
             .map_err(Refusal::user_token)?;
     }
     let u = &found.user;

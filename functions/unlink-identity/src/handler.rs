@@ -10,17 +10,15 @@ use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
 use idlink::http::auth0::identities_json;
-use idlink::http::request::{json_response, path_param, user_token};
+use idlink::http::request::{json_response, path_param, user_param, user_token};
 use idlink::http::{Body, Request, Response};
-use idlink::identity::{IdentityKey, Provider, Subject, UserId};
+use idlink::identity::{IdentityKey, Provider, Subject};
 use idlink::store::accounts::{AccountStore, Unlink, is_reserved};
 use lambda_http::http::StatusCode;
 
 pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let caller = app.tokens.verify_caller(user_token(req)?)?;
-    let primary = path_param(req, "id")
-        .and_then(|id| UserId::parse(&id).ok())
-        .ok_or(Error::NotFound)?;
+    let primary = user_param(req, "id")?;
     let identity = IdentityKey {
         provider: Provider::parse_any(
             "provider",

@@ -40,6 +40,7 @@ pub fn classify(e: &Error) -> (StatusCode, String, &'static str) {
         Error::InvalidToken(_) | Error::ConflictingCredentials => {
             (S::UNAUTHORIZED, "Invalid token".into(), "invalid_token")
         }
+        Error::Banned => (S::UNAUTHORIZED, "The user is blocked.".into(), "user_blocked"),
         Error::InsufficientScope(expected) => (
             S::FORBIDDEN,
             format!("Insufficient scope, expected any of: {expected}"),
@@ -151,7 +152,7 @@ pub enum Reader {
 }
 
 /// A user as Auth0's `GET /api/v2/users/{id}` answers it: server attributes are `app_metadata`
-/// (read-only for the user), client attributes `user_metadata`.
+/// (read-only for the user), client attributes `user_metadata`; `blocked` while a ban holds.
 pub fn user_json(u: &UserWithIdentities, reader: Reader) -> serde_json::Value {
     let metadata = |kind: AttrType| {
         serde_json::Value::Object(
@@ -171,6 +172,7 @@ pub fn user_json(u: &UserWithIdentities, reader: Reader) -> serde_json::Value {
         "updated_at": rfc3339(u.user.updated_at),
         "last_login": rfc3339(u.user.last_login),
         "identities": identities_json(u),
+        "blocked": u.user.banned_at(crate::clock::now()),
         "app_metadata": metadata(AttrType::Server),
         "user_metadata": metadata(AttrType::Client),
     })

@@ -30,6 +30,11 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, String) {
             "invalid_request",
             format!("subject_token refused: {why}."),
         ),
+        Error::Banned => (
+            S::BAD_REQUEST,
+            "invalid_request",
+            "subject_token refused: the player is banned.".into(),
+        ),
         Error::InvalidTarget => (
             S::BAD_REQUEST,
             "invalid_target",

@@ -154,7 +154,7 @@ impl Refusal {
         let code = match &e {
             Error::MissingToken => Code::ER700,
             Error::InvalidToken(TokenProblem::Expired) => Code::ER701,
-            Error::InvalidToken(_) => Code::ER702,
+            Error::InvalidToken(_) | Error::Banned => Code::ER702,
             _ => return Self::from(e),
         };
         Self {
@@ -192,7 +192,9 @@ impl From<IdentifierProblem> for Refusal {
 impl From<Error> for Refusal {
     fn from(e: Error) -> Self {
         let code = match &e {
-            Error::MissingToken | Error::InvalidToken(_) => return Self::user_token(e),
+            Error::MissingToken | Error::InvalidToken(_) | Error::Banned => {
+                return Self::user_token(e);
+            }
             Error::ConflictingCredentials => Code::ER803,
             Error::MalformedBody | Error::BodyTooLarge | Error::MissingParameter(_) => Code::ER053,
             Error::InvalidParameter { .. } => Code::ER707,

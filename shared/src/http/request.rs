@@ -134,6 +134,27 @@ pub fn path_param(req: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The user a path names (`{id}`, `{user_id}`): an id that is not one of ours names nobody.
+pub fn user_param(req: &Request, name: &str) -> Result<crate::identity::UserId> {
+    path_param(req, name)
+        .and_then(|id| crate::identity::UserId::parse(&id).ok())
+        .ok_or(Error::NotFound)
+}
+
+/// Xsolla's `/projects/{project_id}/users/{user_id}/…`, called by a server of `caller`: a
+/// project other than the caller's is answered as if it did not exist (as auth-custom-id
+/// answers a foreign `projectId`), and the user as [`user_param`] reads it.
+pub fn project_user_params(
+    req: &Request,
+    caller: crate::identity::ProjectId,
+) -> Result<(crate::identity::ProjectId, crate::identity::UserId)> {
+    let project = path_param(req, "project_id")
+        .and_then(|p| crate::identity::ProjectId::parse(&p).ok())
+        .filter(|p| *p == caller)
+        .ok_or(Error::ProjectNotFound)?;
+    Ok((project, user_param(req, "user_id")?))
+}
+
 pub fn query(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref()
         .and_then(|q| q.first(name))

@@ -36,6 +36,7 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, &'static str) {
             "002-016",
             "Token does not grant this operation.",
         ),
+        Error::Banned => (S::UNAUTHORIZED, "002-040", "User is banned."),
         Error::ProjectNotFound => (S::NOT_FOUND, "003-019", "Login project not found."),
         Error::NotFound => (S::NOT_FOUND, "003-061", "Object not found."),
         Error::IdentityTaken => (

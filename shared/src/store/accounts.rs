@@ -108,9 +108,11 @@ pub trait AccountStore: Send + Sync {
     fn unlink(&self, cmd: &Unlink) -> impl Future<Output = Result<Unlinked>> + Send;
 }
 
-/// A token's session must still be the user's.
+/// A player's token (`session` is its version; `None` for a server's) must still be the user's
+/// session, and no ban may hold on the user.
 pub fn check_session(user: &User, session: Option<u64>) -> Result<()> {
     match session {
+        Some(_) if user.banned_at(crate::clock::now()) => Err(Error::Banned),
         Some(sv) if sv != user.session_version => Err(Error::InvalidToken(TokenProblem::Revoked)),
         _ => Ok(()),
     }
@@ -240,6 +242,7 @@ pub fn standalone_user(cmd: &Unlink) -> Result<User> {
         created_at: cmd.now,
         updated_at: cmd.now,
         last_login: cmd.now,
+        ban: None,
     })
 }
 

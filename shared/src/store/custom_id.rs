@@ -132,6 +132,7 @@ mod tests {
                 created_at: 1,
                 updated_at: 1,
                 last_login: 1,
+                ban: None,
             },
             identities,
         }

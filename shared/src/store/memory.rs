@@ -17,7 +17,7 @@ use crate::store::accounts::{
 use crate::store::{
     ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleKind, SingleLink, UserStore,
 };
-use crate::user::{LoginCommand, LoginOutcome, User, UserWithIdentities};
+use crate::user::{LoginCommand, LoginOutcome, Session, User, UserWithIdentities};
 
 #[derive(Debug, Clone)]
 struct StoredUser {
@@ -150,6 +150,9 @@ impl LoginStore for MemoryStore {
             .get(&uid)
             .filter(|u| u.merged_into.is_none())
             .ok_or_else(|| Error::internal("marker points at a missing or merged user"))?;
+        if stored.user.banned_at(cmd.now) {
+            return Err(Error::Banned);
+        }
         if !cmd.attributes.is_empty()
             && stored.user.attributes.len() > Attribute::MAX_PER_USER - cmd.attributes.len()
         {
@@ -221,12 +224,12 @@ impl UserStore for MemoryStore {
             }))
     }
 
-    async fn session_version(&self, id: UserId) -> Result<Option<u64>> {
+    async fn session(&self, id: UserId) -> Result<Option<Session>> {
         let s = self.lock()?;
         Ok(s.users
             .get(&id)
             .filter(|u| u.merged_into.is_none())
-            .map(|u| u.user.session_version))
+            .map(|u| u.user.session()))
     }
 
     async fn owner_of(&self, project: ProjectId, identity: &IdentityKey) -> Result<Option<UserId>> {
@@ -433,5 +436,18 @@ impl crate::store::DeleteStore for MemoryStore {
             .retain(|(p, _), owner| !(*p == project && *owner == id));
         s.users.remove(&id);
         Ok(())
+    }
+}
+
+impl crate::store::profile::ProfileStore for MemoryStore {
+    async fn update_profile(
+        &self,
+        cmd: &crate::store::profile::ProfileUpdate,
+    ) -> Result<UserWithIdentities> {
+        let mut s = self.lock()?;
+        let mut found = s.live(cmd.project, cmd.user).ok_or(Error::NotFound)?;
+        cmd.apply(&mut found.user)?;
+        s.store(&found);
+        Ok(found)
     }
 }

@@ -7,13 +7,14 @@ use crate::client::{ClientId, Project, ServerClient};
 use crate::error::{Error, Result};
 use crate::identity::{ExternalAccountId, IdentityKey, ProjectId, Provider, Subject, UserId};
 use crate::partner::ApiKeyHash;
-use crate::user::{LoginCommand, LoginOutcome, User, UserWithIdentities};
+use crate::user::{LoginCommand, LoginOutcome, Session, User, UserWithIdentities};
 
 pub mod accounts;
 pub mod custom_id;
 pub mod dynamo;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
+pub mod profile;
 pub mod schema;
 
 /// Projects and server clients: written by the admin command, read by the token endpoint.
@@ -44,8 +45,14 @@ pub trait UserStore: Send + Sync {
         id: UserId,
     ) -> impl Future<Output = Result<Option<UserWithIdentities>>> + Send;
 
-    /// The user's current session version; `None` if the user is gone (merged or never existed).
-    fn session_version(&self, id: UserId) -> impl Future<Output = Result<Option<u64>>> + Send;
+    /// What the user's tokens are checked against (its session version and ban), in one read;
+    /// `None` if the user is gone (merged, deleted or never existed).
+    fn session(&self, id: UserId) -> impl Future<Output = Result<Option<Session>>> + Send;
+
+    /// The user's current session version; `None` if the user is gone.
+    fn session_version(&self, id: UserId) -> impl Future<Output = Result<Option<u64>>> + Send {
+        async move { Ok(self.session(id).await?.map(|s| s.version)) }
+    }
 
     /// Who holds an identity in a project (its uniqueness marker), if anyone.
     fn owner_of(

@@ -74,6 +74,15 @@ impl Caller {
         Ok(Some(sv))
     }
 
+    /// A call only a studio's server may make, with `scope`: a player's token is refused for its
+    /// scope, as Auth0 does; `expected` names the accepted scopes for the 403 message.
+    pub fn server_with(self, scope: Scope, expected: &'static str) -> Result<ServerContext> {
+        match self {
+            Caller::Server(ctx) if ctx.scopes.contains(&scope) => Ok(ctx),
+            _ => Err(Error::InsufficientScope(expected)),
+        }
+    }
+
     /// May this caller link or unlink `target`'s identities? A server token with
     /// `update:users`, or `target`'s own link token (Auth0's two ways in).
     pub fn authorize_identity_change(&self, target: UserId) -> Result<Option<u64>> {

@@ -92,6 +92,7 @@ fn the_largest_user_token_fits_the_accepted_header_size() {
         created_at: 0,
         updated_at: 0,
         last_login: 0,
+        ban: None,
     };
     // Quotes double when JSON-escaped: the worst payload for its byte limit.
     let payload = Payload::parse(&"\"".repeat(Payload::MAX_BYTES)).unwrap();

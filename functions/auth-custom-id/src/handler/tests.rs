@@ -481,3 +481,25 @@ async fn event_fixtures() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_banned_user_cannot_log_in_and_nothing_changes() {
+    let env = env().await;
+    let user = env.login("banned-player", None).await;
+    env.ban(user.id, idlink::clock::now() - 60, None).await;
+    let before = env.app.store.fingerprint();
+
+    let (status, body) = env
+        .call(
+            &format!("projectId={}", env.seed.project.id),
+            r#"{"server_custom_id":"banned-player","user_profile":{"nickname":"New"}}"#,
+        )
+        .await;
+
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("002-040")),
+        "{body}"
+    );
+    assert_eq!(env.app.store.fingerprint(), before);
+}

@@ -1,6 +1,6 @@
 use super::*;
 use idlink::function::answer;
-use idlink::identity::IdentityKey;
+use idlink::identity::{CustomId, IdentityKey, UserId};
 use idlink::store::UserStore;
 use idlink::testing::{Seed, fixture_cases, login_user};
 use lambda_http::http;

@@ -1,6 +1,7 @@
 use super::*;
+use idlink::error::Error;
 use idlink::function::answer;
-use idlink::identity::{CustomId, IdentityKey};
+use idlink::identity::{CustomId, IdentityKey, UserId};
 use idlink::store::UserStore;
 use idlink::store::memory::MemoryStore;
 use idlink::testing::seeded_app;

@@ -150,3 +150,45 @@ async fn event_fixtures() {
         case.expect(answer::<crate::Family>(handle(&case.app, &case.request)).await);
     }
 }
+
+#[tokio::test]
+async fn a_ban_ahead_is_shown_and_a_ban_that_holds_refuses_the_token_with_002_040() {
+    let env = env().await;
+    let token = env.login(json!({"id": "p"}), false).await;
+    let user = env.app.tokens.verify_user_token(&token).unwrap().user;
+    let now = idlink::clock::now();
+
+    env.ban(user, now + 3600, Some(now + 7200)).await;
+    let (status, body) = env.me(Some(&format!("Bearer {token}"))).await;
+
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["ban"],
+        json!({
+            "date_from": idlink::user::rfc3339(now + 3600),
+            "date_to": idlink::user::rfc3339(now + 7200),
+            "reason": "Cheating",
+        })
+    );
+
+    env.ban(user, now - 60, None).await;
+    let (status, body) = env.me(Some(&format!("Bearer {token}"))).await;
+
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("002-040"))
+    );
+}
+
+#[tokio::test]
+async fn a_ban_that_is_over_is_not_shown() {
+    let env = env().await;
+    let token = env.login(json!({"id": "p"}), false).await;
+    let user = env.app.tokens.verify_user_token(&token).unwrap().user;
+    let now = idlink::clock::now();
+
+    env.ban(user, now - 7200, Some(now - 3600)).await;
+    let (status, body) = env.me(Some(&format!("Bearer {token}"))).await;
+
+    assert_eq!((status, &body["ban"]), (200, &Value::Null));
+}

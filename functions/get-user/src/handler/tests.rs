@@ -2,7 +2,7 @@ use super::*;
 use idlink::client::Scope;
 use idlink::function::App;
 use idlink::function::answer;
-use idlink::identity::CustomId;
+use idlink::identity::{CustomId, UserId};
 use idlink::store::LoginStore;
 use idlink::store::memory::MemoryStore;
 use idlink::testing::fixture_cases;
@@ -164,5 +164,35 @@ async fn a_link_token_cannot_read_a_user() {
     assert_eq!(
         (status, body["errorCode"].as_str()),
         (403, Some("insufficient_scope"))
+    );
+}
+
+#[tokio::test]
+async fn blocked_shows_a_ban_that_holds_and_the_players_own_token_is_refused() {
+    let env = idlink::testing::TestEnv::new(&[Scope::ReadUsers]).await;
+    let (held, ahead) = (
+        env.login("held", None).await,
+        env.login("ahead", None).await,
+    );
+    let own = env
+        .app
+        .tokens
+        .issue_user_token(&held, None, None, idlink::clock::now())
+        .unwrap();
+    let now = idlink::clock::now();
+    env.ban(held.id, now - 60, None).await;
+    env.ban(ahead.id, now + 3600, None).await;
+
+    let (_, held_body) = call(&env.app, &env.token, &held.id.to_string()).await;
+    let (_, ahead_body) = call(&env.app, &env.token, &ahead.id.to_string()).await;
+    let (status, body) = call(&env.app, &own, &held.id.to_string()).await;
+
+    assert_eq!(
+        (&held_body["blocked"], &ahead_body["blocked"]),
+        (&json!(true), &json!(false))
+    );
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (401, Some("user_blocked"))
     );
 }

@@ -1,7 +1,7 @@
 use super::*;
 use idlink::client::Scope;
 use idlink::function::answer;
-use idlink::identity::{CustomId, ExternalAccountId, ProjectId};
+use idlink::identity::{CustomId, ExternalAccountId, ProjectId, UserId};
 use idlink::store::{LinkStore, LoginStore, SingleLink, UserStore};
 use idlink::testing::fixture_cases;
 use idlink::testing::{Seed, link_token, login_user};

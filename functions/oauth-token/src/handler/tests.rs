@@ -48,7 +48,7 @@ async fn form_body_credentials_get_a_verifiable_server_token() {
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(
         body["scope"],
-        "users:login users:link read:users update:users delete:users"
+        "users:login users:link read:users update:users update:users_app_metadata delete:users"
     );
     assert_eq!(headers["cache-control"], "no-store");
     assert_eq!(headers["pragma"], "no-cache");

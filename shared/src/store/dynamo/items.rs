@@ -12,7 +12,7 @@ use crate::identity::{
 };
 use crate::partner::ApiKeyHash;
 use crate::store::accounts::MAX_IDENTITIES_PER_USER;
-use crate::user::User;
+use crate::user::{Ban, User};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -67,6 +67,7 @@ const LARGEST_ATTRIBUTE_BYTES: usize =
 const LARGEST_PROFILE_BYTES: usize = Attribute::MAX_PER_USER * LARGEST_ATTRIBUTE_BYTES
     + 2 * MAX_IDENTIFIER_BYTES // custom_id, external_id
     + Nickname::MAX_BYTES
+    + 4 * Ban::MAX_REASON_CHARS
     + 4096; // keys, project, partner hash, counters, times, attribute names
 const LARGEST_IDENTITY_ITEM_BYTES: usize = 2 * LONGEST_IDENT_SK + "USER#".len() + 36 + 256;
 const _: () = assert!(LARGEST_PROFILE_BYTES <= MAX_ITEM_BYTES);
@@ -203,7 +204,36 @@ pub(super) fn profile_item(u: &User) -> Item {
     item.insert("created".into(), n(u.created_at));
     item.insert("updated".into(), n(u.updated_at));
     item.insert("last_login".into(), n(u.last_login));
+    if let Some(ban) = &u.ban {
+        item.extend(ban_values(ban).into_iter().flatten());
+    }
     item
+}
+
+/// The profile attributes a ban is stored in (`ban_from` present means banned); `None` for one
+/// the ban leaves unset, which a write REMOVEs.
+pub(super) const BAN_ATTRIBUTES: [&str; 3] = ["ban_from", "ban_to", "ban_reason"];
+
+pub(super) fn ban_values(ban: &Ban) -> [Option<(String, AttributeValue)>; 3] {
+    [
+        Some(("ban_from".to_owned(), n(ban.from))),
+        ban.to.map(|to| ("ban_to".to_owned(), n(to))),
+        ban.reason
+            .as_ref()
+            .map(|r| ("ban_reason".to_owned(), s(r.as_str()))),
+    ]
+}
+
+/// The ban of a profile (or of the projection a session check reads).
+pub(super) fn ban_from_item(item: &Item) -> Result<Option<Ban>> {
+    let Some(from) = get_n(item, "ban_from")? else {
+        return Ok(None);
+    };
+    Ok(Some(Ban {
+        from,
+        to: get_n(item, "ban_to")?,
+        reason: get_s(item, "ban_reason").map(str::to_owned),
+    }))
 }
 
 /// `None` for a tombstone (a user merged into another).
@@ -234,6 +264,7 @@ pub(super) fn user_from_item(item: &Item) -> Result<Option<User>> {
         created_at: req_n(item, "created")?,
         updated_at: req_n(item, "updated")?,
         last_login: req_n(item, "last_login")?,
+        ban: ban_from_item(item)?,
     }))
 }
 
@@ -390,6 +421,11 @@ mod tests {
             created_at: 1_700_000_000,
             updated_at: 1_700_000_100,
             last_login: 1_700_000_200,
+            ban: Some(Ban {
+                from: 1_700_000_300,
+                to: Some(1_700_086_700),
+                reason: Some("Cheating — ×2".to_owned()),
+            }),
         }
     }
 
@@ -411,6 +447,7 @@ mod tests {
             external_id: None,
             partner_id: None,
             attributes: Vec::new(),
+            ban: None,
             ..full_user()
         };
 

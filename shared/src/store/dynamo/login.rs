@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::items::{
-    attribute_to_av, identity_item, is_tombstone, marker_item, marker_key, marker_pk, n, owner_of,
-    profile_item, profile_key, s, user_from_item,
+    attribute_to_av, identity_item, marker_item, marker_key, marker_pk, n, owner_of, profile_item,
+    profile_key, s, user_from_item,
 };
 use super::{DynamoStore, LIVE_USER, NEW_ITEM, Retry, TxOutcome, retrying, store_error};
 use crate::attribute::Attribute;
@@ -22,6 +22,9 @@ use crate::user::{LoginCommand, LoginOutcome};
 const ROOM_FOR_ATTRIBUTES: &str = "size(attrs) <= :cap";
 /// The profile is the one read before the write.
 const VERSION_AS_READ: &str = "ver = :ver";
+/// No ban holds at `:now` (none, one not begun, or one over): a login by a banned user changes
+/// nothing.
+const NOT_BANNED: &str = "(attribute_not_exists(ban_from) OR ban_from > :now OR ban_to <= :now)";
 
 struct ProfileUpdate {
     expression: String,
@@ -45,7 +48,7 @@ fn login_update(cmd: &LoginCommand) -> ProfileUpdate {
         names.insert(format!("#a{i}"), a.key().to_owned());
         values.insert(format!(":a{i}"), attribute_to_av(a));
     }
-    let mut condition = LIVE_USER.to_owned();
+    let mut condition = format!("{LIVE_USER} AND {NOT_BANNED}");
     if !cmd.attributes.is_empty() {
         condition = format!("{condition} AND {ROOM_FOR_ATTRIBUTES}");
         values.insert(
@@ -162,7 +165,7 @@ impl DynamoStore {
                     }
                 }
                 Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                    self.explain_profile_refusal(owner).await
+                    self.explain_profile_refusal(owner, cmd.now).await
                 }
                 // A transaction (a merge, a concurrent first login) holds the item: go again.
                 Err(e) if e.code() == Some("TransactionConflictException") => Ok(Retry::Again),
@@ -175,6 +178,9 @@ impl DynamoStore {
         let Some(held) = self.get_user(cmd.project, owner).await? else {
             return Ok(Retry::Again);
         };
+        if held.user.banned_at(cmd.now) {
+            return Err(Error::Banned);
+        }
         check_identity_room(&held.identities, 1)?;
         if !cmd.attributes.is_empty()
             && held.user.attributes.len() > Attribute::MAX_PER_USER - cmd.attributes.len()
@@ -213,11 +219,22 @@ impl DynamoStore {
         }
     }
 
-    /// The profile update's condition failed: either the user was merged away meanwhile (look the
-    /// custom ID up again) or it has no room for more attributes.
-    async fn explain_profile_refusal(&self, owner: UserId) -> Result<Retry<LoginOutcome>> {
-        match self.get(profile_key(owner)).await? {
-            Some(item) if !is_tombstone(&item) => Err(Error::TooManyAttributes),
+    /// The profile update's condition failed: the user was merged away meanwhile (look the
+    /// custom ID up again), a ban holds on it, or it has no room for more attributes.
+    async fn explain_profile_refusal(
+        &self,
+        owner: UserId,
+        now: i64,
+    ) -> Result<Retry<LoginOutcome>> {
+        match self
+            .get(profile_key(owner))
+            .await?
+            .as_ref()
+            .map(user_from_item)
+        {
+            Some(Ok(Some(user))) if user.banned_at(now) => Err(Error::Banned),
+            Some(Ok(Some(_))) => Err(Error::TooManyAttributes),
+            Some(Err(e)) => Err(e),
             _ => Ok(Retry::Again),
         }
     }

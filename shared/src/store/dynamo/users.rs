@@ -1,14 +1,14 @@
 //! Reading users: one Query reads a profile with all its identities.
 
 use super::items::{
-    Item, PROFILE, get_s, identity_from_item, is_tombstone, marker_key, owner_of, profile_key,
-    req_n, s, user_from_item, user_pk,
+    BAN_ATTRIBUTES, Item, PROFILE, ban_from_item, get_s, identity_from_item, is_tombstone,
+    marker_key, owner_of, profile_key, req_n, s, user_from_item, user_pk,
 };
 use super::{DynamoStore, store_error};
 use crate::error::{Error, Result};
 use crate::identity::{IdentityKey, ProjectId, UserId};
 use crate::store::UserStore;
-use crate::user::UserWithIdentities;
+use crate::user::{Session, UserWithIdentities};
 
 impl DynamoStore {
     /// Every item under the user's partition, in one consistent Query (items.rs proves a whole
@@ -54,19 +54,22 @@ impl UserStore for DynamoStore {
             .map(|user| UserWithIdentities { user, identities }))
     }
 
-    async fn session_version(&self, id: UserId) -> Result<Option<u64>> {
+    async fn session(&self, id: UserId) -> Result<Option<Session>> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(profile_key(id)))
-            .projection_expression("sv, merged_into")
+            .projection_expression(format!("sv, merged_into, {}", BAN_ATTRIBUTES.join(", ")))
             .consistent_read(true)
             .send()
             .await
             .map_err(store_error)?;
         match out.item {
-            Some(item) if !is_tombstone(&item) => Ok(Some(req_n(&item, "sv")?)),
+            Some(item) if !is_tombstone(&item) => Ok(Some(Session {
+                version: req_n(&item, "sv")?,
+                ban: ban_from_item(&item)?,
+            })),
             _ => Ok(None),
         }
     }

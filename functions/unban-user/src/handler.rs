@@ -1,0 +1,25 @@
+//! DELETE /projects/{project_id}/users/{user_id}/ban: Xsolla's "unban a user". A server token
+//! with `update:users` removes the user's ban, held or scheduled (an Auth0 block too); the user
+//! logs in again. Tokens the ban ended stay dead. Answers 204 with no body, also for a user
+//! without a ban.
+
+use idlink::client::Scope;
+use idlink::clock::now;
+use idlink::error::Result;
+use idlink::function::App;
+use idlink::http::request::{no_content, project_user_params, server_token};
+use idlink::http::{Body, Request, Response};
+use idlink::store::profile::{BanChange, ProfileStore, ProfileUpdate};
+
+pub async fn handle<S: ProfileStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+    let ctx = app.tokens.verify_server_token(server_token(req)?)?;
+    ctx.require(Scope::UpdateUsers)?;
+    let (project, user) = project_user_params(req, ctx.project)?;
+    let mut update = ProfileUpdate::new(project, user, now());
+    update.ban = Some(BanChange::Lift);
+    app.store.update_profile(&update).await?;
+    Ok(no_content())
+}
+
+#[cfg(test)]
+mod tests;
