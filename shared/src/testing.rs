@@ -536,6 +536,35 @@ impl TestEnv {
             .expect("a live user")
     }
 
+    /// A plain login by `custom` now, whatever it answers (a ban's refusal included).
+    pub async fn try_login(&self, custom: &str) -> crate::error::Result<User> {
+        let cmd = LoginCommand::new(
+            self.seed.project.id,
+            CustomId::parse(custom).expect("custom id"),
+            crate::clock::now(),
+        );
+        self.app.store.login(&cmd).await.map(|o| o.user)
+    }
+
+    /// A login token of `user`, issued now.
+    pub fn token_of(&self, user: &User) -> String {
+        self.app
+            .tokens
+            .issue_user_token(user, None, None, crate::clock::now())
+            .expect("user token")
+    }
+
+    /// What the session check says of a user token now (signature, session version, ban).
+    pub async fn session_check(
+        &self,
+        token: &str,
+    ) -> crate::error::Result<crate::token::VerifiedUser> {
+        self.app
+            .tokens
+            .verify_user_session(token, &self.app.store)
+            .await
+    }
+
     /// Bans `user` from `from` until `to` (for good without), as Xsolla's ban writes it.
     pub async fn ban(&self, user: crate::identity::UserId, from: i64, to: Option<i64>) {
         use crate::store::profile::{BanChange, ProfileStore, ProfileUpdate};
@@ -581,6 +610,24 @@ macro_rules! handler_env {
 
         async fn env() -> Env {
             Env($crate::testing::TestEnv::new(&[$($scope),*]).await)
+        }
+    };
+}
+
+/// Declares a handler test module's `fixtures` test: every `events/<function>/` fixture (at least
+/// `min`) answers the status its name starts with. `crate::Family` is the calling function's.
+#[macro_export]
+#[allow(clippy::crate_in_macro_def)]
+macro_rules! fixture_test {
+    ($function:literal, $min:expr) => {
+        #[tokio::test]
+        async fn fixtures() {
+            for case in $crate::testing::fixture_cases($function, $min).await {
+                let resp =
+                    $crate::function::answer::<crate::Family>(handle(&case.app, &case.request))
+                        .await;
+                case.expect(resp);
+            }
         }
     };
 }

@@ -192,4 +192,36 @@ describe('auth0 (Node SDK v4) against idlink', () => {
     );
     assert.notEqual((await login(player.customId)).userId, player.userId);
   });
+  test('users.update merges metadata by Auth0 rules, and blocked stops logins until unblocked', async () => {
+    const player = await login();
+    await management.users.update(
+      { id: player.userId },
+      { app_metadata: { tier: 'gold', stats: { wins: 1 } }, user_metadata: { lang: 'de' } },
+    );
+
+    const { data: updated } = await management.users.update(
+      { id: player.userId },
+      { app_metadata: { stats: { wins: 2 }, tier: null }, user_metadata: {}, nickname: 'Renamed' },
+    );
+
+    assert.deepEqual(updated.app_metadata, { stats: { wins: 2 } });
+    assert.deepEqual(updated.user_metadata, {});
+    assert.equal(updated.nickname, 'Renamed');
+
+    const { data: blocked } = await management.users.update({ id: player.userId }, { blocked: true });
+    assert.equal(blocked.blocked, true);
+    await assert.rejects(login(player.customId), /002-040/);
+
+    const { data: unblocked } = await management.users.update({ id: player.userId }, { blocked: false });
+    assert.equal(unblocked.blocked, false);
+    assert.equal((await login(player.customId)).userId, player.userId);
+  });
+
+  test('users.update with a token without update:users: 403 insufficient_scope', async () => {
+    const player = await login();
+    const readOnly = getManagementClient(await serverToken('read:users'));
+    await assert.rejects(readOnly.users.update({ id: player.userId }, { blocked: true }), (err) =>
+      assertManagementError(err, 403, 'insufficient_scope'),
+    );
+  });
 });

@@ -24,7 +24,7 @@ from auth0.management.errors import (
     UnauthorizedError,
 )
 
-from conftest import Idlink, unique, unique_int
+from conftest import Idlink, http_json, unique, unique_int
 
 
 # --------------------------------------------------------------------------- helpers
@@ -394,3 +394,76 @@ def test_users_delete_needs_delete_users(as_token, idlink: Idlink):
         info.value, 403, "insufficient_scope", "Insufficient scope, expected any of: delete:users"
     )
     assert read_only.users.get(player.user_id).user_id == player.user_id
+
+
+# --------------------------------------------------------------------------- users.update
+
+
+def test_users_update_merges_metadata_by_auth0s_rules(mgmt: Auth0, idlink: Idlink):
+    player = idlink.login()
+    mgmt.users.update(
+        player.user_id,
+        app_metadata={"tier": "gold", "stats": {"wins": 1, "losses": 3}},
+        user_metadata={"lang": "de", "theme": "dark"},
+    )
+
+    updated = mgmt.users.update(
+        player.user_id,
+        app_metadata={"stats": {"wins": 2}, "tier": None, "season": 4},
+        user_metadata={},
+        nickname="Renamed",
+    )
+
+    assert updated.app_metadata == {"stats": {"wins": 2}, "season": 4}
+    assert not updated.user_metadata
+    assert updated.nickname == "Renamed"
+    assert updated.blocked is False
+    fetched = mgmt.users.get(player.user_id)
+    assert (fetched.app_metadata, fetched.nickname) == (updated.app_metadata, "Renamed")
+
+
+def test_users_update_blocked_stops_logins_and_tokens_until_unblocked(mgmt: Auth0, idlink: Idlink):
+    player = idlink.login()
+
+    blocked = mgmt.users.update(player.user_id, blocked=True)
+
+    assert blocked.blocked is True
+    assert mgmt.users.get(player.user_id).blocked is True
+    status, body = idlink.try_login(player.custom_id)
+    assert (status, body["error"]["code"]) == (401, "002-040"), body
+    status, _, body = http_json(
+        "GET", f"{idlink.base_url}/users/me", headers={"Authorization": f"Bearer {player.token}"}
+    )
+    assert (status, body["error"]["code"]) == (401, "002-040"), body
+
+    assert mgmt.users.update(player.user_id, blocked=False).blocked is False
+    assert idlink.login(player.custom_id).user_id == player.user_id
+
+
+def test_users_update_needs_update_users(as_token, idlink: Idlink):
+    player = idlink.login()
+    read_only = as_token(idlink.server_token("read:users"))
+    metadata_only = as_token(idlink.server_token("update:users_app_metadata"))
+
+    with pytest.raises(ForbiddenError) as info:
+        read_only.users.update(player.user_id, blocked=True)
+    assert_auth0_error(info.value, 403, "insufficient_scope")
+    with pytest.raises(ForbiddenError):
+        metadata_only.users.update(player.user_id, blocked=True)
+    assert metadata_only.users.update(player.user_id, app_metadata={"k": 1}).app_metadata == {"k": 1}
+    with pytest.raises(ForbiddenError):
+        as_token(player.token).users.update(player.user_id, user_metadata={"k": 1})
+
+
+def test_users_update_bad_metadata_and_unknown_users(mgmt: Auth0, idlink: Idlink):
+    player = idlink.login()
+
+    with pytest.raises(BadRequestError) as info:
+        mgmt.users.update(player.user_id, app_metadata={"not a key": 1})
+    assert_auth0_error(info.value, 400, "invalid_body")
+    with pytest.raises(BadRequestError) as info:
+        mgmt.users.update(player.user_id, email="x@example.com")
+    assert_auth0_error(info.value, 400, "invalid_body")
+    with pytest.raises(NotFoundError) as info:
+        mgmt.users.update("00000000-0000-4000-8000-000000000000", blocked=True)
+    assert_auth0_error(info.value, 404, "inexistent_user")

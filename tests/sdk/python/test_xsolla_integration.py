@@ -75,6 +75,13 @@ class XsollaServerIntegration:
         body = json.dumps({"server_custom_id": custom_id}).encode()
         return self._call("PUT", path, headers=headers, body=body)
 
+    def new_player(self, server_jwt: str, prefix: str) -> tuple[str, str, str]:
+        """A first login by a fresh custom ID: (custom ID, user JWT, user id)."""
+        custom_id = unique(prefix)
+        status, _, body = self.auth_by_custom_id(server_jwt, {"server_custom_id": custom_id})
+        assert status == 200, body
+        return custom_id, body["token"], token_claims(body["token"])["sub"]
+
     def get_user_details(self, user_jwt: str):
         return self._call("GET", "/users/me", headers={"Authorization": f"Bearer {user_jwt}"})
 
@@ -93,6 +100,17 @@ class XsollaServerIntegration:
         return self._call(
             "GET", f"/api/v2/users/{user_id}", headers={"Authorization": f"Bearer {server_jwt}"}
         )
+
+    def ban(self, server_jwt: str, project_id: str, user_id: str, body: dict):
+        """Xsolla's "ban a user": POST …/users/{user_id}/ban, 204 and no body when done."""
+        headers = {"Content-Type": "application/json", "X-SERVER-AUTHORIZATION": server_jwt}
+        path = f"/projects/{project_id}/users/{user_id}/ban"
+        return self._call("POST", path, headers=headers, body=json.dumps(body).encode())
+
+    def unban(self, server_jwt: str, project_id: str, user_id: str):
+        """Xsolla's "unban a user": DELETE …/users/{user_id}/ban, 204 and no body when done."""
+        path = f"/projects/{project_id}/users/{user_id}/ban"
+        return self._call("DELETE", path, headers={"X-SERVER-AUTHORIZATION": server_jwt})
 
     def delete_user(self, server_jwt: str, user_id: str, project_id: str):
         """Xsolla's "delete a user": DELETE /users/{user_id}?projectId=…, server token."""
@@ -305,11 +323,7 @@ def test_change_custom_id_then_log_in_with_the_new_one(
 def test_delete_user_frees_its_custom_id_and_ends_its_tokens(
     xsolla: XsollaServerIntegration, server_jwt: str, creds: dict
 ):
-    custom_id = unique("xsolla-deleted")
-    status, _, body = xsolla.auth_by_custom_id(server_jwt, {"server_custom_id": custom_id})
-    assert status == 200, body
-    user_jwt = body["token"]
-    user_id = token_claims(user_jwt)["sub"]
+    custom_id, user_jwt, user_id = xsolla.new_player(server_jwt, "xsolla-deleted")
 
     status, _, body = xsolla.delete_user(server_jwt, user_id, creds["project_id"])
 
@@ -321,3 +335,51 @@ def test_delete_user_frees_its_custom_id_and_ends_its_tokens(
     status, _, body = xsolla.auth_by_custom_id(server_jwt, {"server_custom_id": custom_id})
     assert status == 200, body
     assert token_claims(body["token"])["sub"] != user_id, "the custom ID makes a new user"
+
+
+def test_ban_refuses_login_and_tokens_shows_in_user_details_and_unban_lifts_it(
+    xsolla: XsollaServerIntegration, server_jwt: str, creds: dict
+):
+    custom_id, user_jwt, user_id = xsolla.new_player(server_jwt, "xsolla-banned")
+    project = creds["project_id"]
+
+    # A ban that begins tomorrow does not hold yet: the player logs in and sees it coming.
+    status, _, body = xsolla.ban(server_jwt, project, user_id, {
+        "reason": "Scheduled", "date_from": "2099-01-01T00:00:00+0000", "date_to": "2099-01-02T00:00:00+0000",
+    })
+    assert (status, body) == (204, None)
+    status, _, body = xsolla.get_user_details(user_jwt)
+    assert status == 200, body
+    assert body["ban"] == {
+        "date_from": "2099-01-01T00:00:00Z", "date_to": "2099-01-02T00:00:00Z", "reason": "Scheduled",
+    }
+
+    status, _, body = xsolla.ban(server_jwt, project, user_id, {"reason": "Cheating"})
+    assert (status, body) == (204, None)
+    status, _, body = xsolla.auth_by_custom_id(server_jwt, {"server_custom_id": custom_id})
+    assert_xsolla_error(status, body, 401, "002-040")
+    status, _, body = xsolla.get_user_details(user_jwt)
+    assert_xsolla_error(status, body, 401, "002-040")
+
+    status, _, body = xsolla.unban(server_jwt, project, user_id)
+    assert (status, body) == (204, None)
+    status, _, body = xsolla.auth_by_custom_id(server_jwt, {"server_custom_id": custom_id})
+    assert status == 200, body
+    assert token_claims(body["token"])["sub"] == user_id
+    status, _, body = xsolla.get_user_details(body["token"])
+    assert (status, body["ban"]) == (200, None)
+
+
+def test_ban_refuses_bad_input_and_unknown_users(
+    xsolla: XsollaServerIntegration, server_jwt: str, creds: dict
+):
+    _, _, user_id = xsolla.new_player(server_jwt, "xsolla-ban-input")
+    project = creds["project_id"]
+
+    for bad in ({}, {"reason": ""}, {"reason": "x" * 256}, {"reason": "x", "date_to": "soon"}):
+        status, _, body = xsolla.ban(server_jwt, project, user_id, bad)
+        assert status == 400 and body["error"]["code"] in ("002-027", "002-028"), (bad, body)
+    status, _, body = xsolla.ban(server_jwt, project, "00000000-0000-4000-8000-000000000000", {"reason": "x"})
+    assert_xsolla_error(status, body, 404, "003-061")
+    status, _, body = xsolla.unban(server_jwt, "00000000-0000-4000-8000-000000000001", user_id)
+    assert_xsolla_error(status, body, 404, "003-019")

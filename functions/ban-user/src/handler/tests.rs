@@ -1,10 +1,8 @@
 use super::*;
 use idlink::error::Error;
 use idlink::function::answer;
-use idlink::identity::{CustomId, ProjectId, UserId};
-use idlink::store::LoginStore;
-use idlink::testing::{api_request, fixture_cases, status_and_json};
-use idlink::user::LoginCommand;
+use idlink::identity::{ProjectId, UserId};
+use idlink::testing::{api_request, status_and_json};
 use serde_json::json;
 
 idlink::handler_env!(Scope::UpdateUsers);
@@ -42,22 +40,6 @@ impl Env {
         self.ban_as(&self.token, self.seed.project.id, user, body)
             .await
     }
-
-    async fn login_again(&self, custom: &str) -> std::result::Result<(), Error> {
-        let cmd = LoginCommand::new(
-            self.seed.project.id,
-            CustomId::parse(custom).unwrap(),
-            now(),
-        );
-        self.app.store.login(&cmd).await.map(|_| ())
-    }
-
-    fn token_of(&self, user: &idlink::user::User) -> String {
-        self.app
-            .tokens
-            .issue_user_token(user, None, None, now())
-            .unwrap()
-    }
 }
 
 #[tokio::test]
@@ -79,15 +61,9 @@ async fn a_ban_refuses_the_login_and_every_token_and_is_stored_as_sent() {
     assert_eq!(ban.reason.as_deref(), Some("Aimbot"));
     assert!(ban.from <= now() && ban.to.unwrap() > now() + 6 * DAY);
     assert_eq!(stored.session_version, user.session_version + 1);
+    assert!(matches!(env.try_login("cheater").await, Err(Error::Banned)));
     assert!(matches!(
-        env.login_again("cheater").await,
-        Err(Error::Banned)
-    ));
-    assert!(matches!(
-        env.app
-            .tokens
-            .verify_user_session(&token, &env.app.store)
-            .await,
+        env.session_check(&token).await,
         Err(Error::Banned)
     ));
 }
@@ -105,15 +81,11 @@ async fn a_scheduled_ban_does_not_hold_yet_and_a_past_one_no_longer_holds() {
     assert_eq!(env.ban(past.id, over).await.0, 204);
 
     for user in [&ahead, &past] {
-        env.login_again(user.custom_id.as_ref().unwrap().as_str())
+        env.try_login(user.custom_id.as_ref().unwrap().as_str())
             .await
             .unwrap();
         let token = env.token_of(user);
-        env.app
-            .tokens
-            .verify_user_session(&token, &env.app.store)
-            .await
-            .unwrap();
+        env.session_check(&token).await.unwrap();
         assert_eq!(
             env.stored(user.id).await.user.session_version,
             user.session_version
@@ -203,10 +175,4 @@ async fn unknown_users_foreign_projects_and_missing_scopes_are_refused() {
     assert_eq!(env.stored(user.id).await.user.ban, None);
 }
 
-#[tokio::test]
-async fn fixtures() {
-    for case in fixture_cases("ban-user", 5).await {
-        let resp = answer::<crate::Family>(handle(&case.app, &case.request)).await;
-        case.expect(resp);
-    }
-}
+idlink::fixture_test!("ban-user", 5);

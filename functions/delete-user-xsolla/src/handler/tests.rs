@@ -3,10 +3,9 @@ use idlink::function::answer;
 use idlink::identity::{CustomId, IdentityKey};
 use idlink::store::UserStore;
 use idlink::store::memory::MemoryStore;
-use idlink::testing::seeded_app;
 use idlink::testing::{Seed, fixture_cases, login_user};
+use idlink::testing::{api_request, seeded_app, status_and_json};
 use lambda_http::RequestExt;
-use lambda_http::http;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -15,22 +14,11 @@ async fn env() -> (App<MemoryStore>, Seed) {
 }
 
 async fn call(app: &App<MemoryStore>, token: &str, id: &str, project: &str) -> (u16, Value) {
-    let req: Request = http::Request::builder()
-        .method("DELETE")
-        .uri(format!("/users/{id}?projectId={project}"))
-        .header("x-server-authorization", token)
-        .body(Body::Empty)
-        .unwrap();
-    let req = req
-        .with_path_parameters(HashMap::from([("user_id".to_owned(), id.to_owned())]))
-        .with_query_string_parameters(HashMap::from([(
-            "projectId".to_owned(),
-            project.to_owned(),
-        )]));
-    let resp = answer::<crate::Family>(handle(app, &req)).await;
-    let status = resp.status().as_u16();
-    let body = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);
-    (status, body)
+    let uri = format!("/users/{id}?projectId={project}");
+    let query = HashMap::from([("projectId".to_owned(), project.to_owned())]);
+    let req = api_request("DELETE", &uri, &[("user_id", id)], token, None)
+        .with_query_string_parameters(query);
+    status_and_json(answer::<crate::Family>(handle(app, &req)).await)
 }
 
 #[tokio::test]

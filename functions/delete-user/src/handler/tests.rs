@@ -4,10 +4,8 @@ use idlink::function::answer;
 use idlink::identity::{CustomId, IdentityKey, UserId};
 use idlink::store::UserStore;
 use idlink::store::memory::MemoryStore;
-use idlink::testing::seeded_app;
 use idlink::testing::{Seed, fixture_cases, login_user, seed_users};
-use lambda_http::RequestExt;
-use lambda_http::http;
+use idlink::testing::{api_request, seeded_app, status_and_json};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -16,17 +14,19 @@ async fn env() -> (App<MemoryStore>, Seed) {
 }
 
 async fn call(app: &App<MemoryStore>, token: &str, id: &str) -> (u16, Value) {
-    let req: Request = http::Request::builder()
-        .method("DELETE")
-        .uri(format!("/api/v2/users/{id}"))
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::Empty)
-        .unwrap();
-    let req = req.with_path_parameters(HashMap::from([("id".to_owned(), id.to_owned())]));
-    let resp = answer::<crate::Family>(handle(app, &req)).await;
-    let status = resp.status().as_u16();
-    let body = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);
-    (status, body)
+    let req = api_request(
+        "DELETE",
+        &format!("/api/v2/users/{id}"),
+        &[("id", id)],
+        token,
+        None,
+    );
+    status_and_json(answer::<crate::Family>(handle(app, &req)).await)
+}
+
+async fn exists(app: &App<MemoryStore>, seed: &Seed, id: UserId) -> bool {
+    let found = app.store.get_user(seed.project.id, id).await.unwrap();
+    found.is_some()
 }
 
 #[tokio::test]
@@ -84,13 +84,7 @@ async fn only_a_server_token_with_delete_users_deletes() {
             )
         );
     }
-    assert!(
-        app.store
-            .get_user(seed.project.id, user.id)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(exists(&app, &seed, user.id).await);
 }
 
 #[tokio::test]
@@ -116,13 +110,7 @@ async fn unknown_merged_and_foreign_users_are_404() {
             "{id}"
         );
     }
-    assert!(
-        app.store
-            .get_user(seed.project.id, user.id)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(exists(&app, &seed, user.id).await);
 }
 
 #[tokio::test]

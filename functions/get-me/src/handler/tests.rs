@@ -151,15 +151,28 @@ async fn event_fixtures() {
     }
 }
 
+impl Env {
+    /// A player's token, after `ban(user)` put a ban on it.
+    async fn banned(&self, ban: impl AsyncFnOnce(&Env, idlink::identity::UserId)) -> String {
+        let token = self.login(json!({"id": "p"}), false).await;
+        ban(
+            self,
+            self.app.tokens.verify_user_token(&token).unwrap().user,
+        )
+        .await;
+        format!("Bearer {token}")
+    }
+}
+
 #[tokio::test]
 async fn a_ban_ahead_is_shown_and_a_ban_that_holds_refuses_the_token_with_002_040() {
     let env = env().await;
-    let token = env.login(json!({"id": "p"}), false).await;
-    let user = env.app.tokens.verify_user_token(&token).unwrap().user;
     let now = idlink::clock::now();
+    let token = env
+        .banned(async |env, user| env.ban(user, now + 3600, Some(now + 7200)).await)
+        .await;
 
-    env.ban(user, now + 3600, Some(now + 7200)).await;
-    let (status, body) = env.me(Some(&format!("Bearer {token}"))).await;
+    let (status, body) = env.me(Some(&token)).await;
 
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -170,10 +183,9 @@ async fn a_ban_ahead_is_shown_and_a_ban_that_holds_refuses_the_token_with_002_04
             "reason": "Cheating",
         })
     );
-
+    let user = env.app.tokens.verify_user_token(&token[7..]).unwrap().user;
     env.ban(user, now - 60, None).await;
-    let (status, body) = env.me(Some(&format!("Bearer {token}"))).await;
-
+    let (status, body) = env.me(Some(&token)).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (401, Some("002-040"))
@@ -183,12 +195,12 @@ async fn a_ban_ahead_is_shown_and_a_ban_that_holds_refuses_the_token_with_002_04
 #[tokio::test]
 async fn a_ban_that_is_over_is_not_shown() {
     let env = env().await;
-    let token = env.login(json!({"id": "p"}), false).await;
-    let user = env.app.tokens.verify_user_token(&token).unwrap().user;
     let now = idlink::clock::now();
+    let token = env
+        .banned(async |env, user| env.ban(user, now - 7200, Some(now - 3600)).await)
+        .await;
 
-    env.ban(user, now - 7200, Some(now - 3600)).await;
-    let (status, body) = env.me(Some(&format!("Bearer {token}"))).await;
+    let (status, body) = env.me(Some(&token)).await;
 
     assert_eq!((status, &body["ban"]), (200, &Value::Null));
 }

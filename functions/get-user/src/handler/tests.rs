@@ -6,31 +6,24 @@ use idlink::identity::{CustomId, UserId};
 use idlink::store::LoginStore;
 use idlink::store::memory::MemoryStore;
 use idlink::testing::fixture_cases;
-use idlink::testing::seeded_app;
 use idlink::testing::{Seed, login_user};
+use idlink::testing::{api_request, seeded_app, status_and_json};
 use idlink::user::LoginCommand;
-use lambda_http::RequestExt;
-use lambda_http::http;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
 async fn env() -> (App<MemoryStore>, Seed) {
     seeded_app().await
 }
 
 async fn call(app: &App<MemoryStore>, token: &str, id: &str) -> (u16, Value) {
-    let req: Request = http::Request::builder()
-        .uri(format!("/api/v2/users/{id}"))
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::Empty)
-        .unwrap();
-    let req = req.with_path_parameters(HashMap::from([("id".to_owned(), id.to_owned())]));
-    let resp = answer::<crate::Family>(handle(app, &req)).await;
-    let status = resp.status().as_u16();
-    (
-        status,
-        serde_json::from_slice(resp.body().as_ref()).unwrap(),
-    )
+    let req = api_request(
+        "GET",
+        &format!("/api/v2/users/{id}"),
+        &[("id", id)],
+        token,
+        None,
+    );
+    status_and_json(answer::<crate::Family>(handle(app, &req)).await)
 }
 
 #[tokio::test]

@@ -1,9 +1,7 @@
 use super::*;
 use idlink::function::answer;
-use idlink::identity::{CustomId, ProjectId, UserId};
-use idlink::store::LoginStore;
-use idlink::testing::{api_request, fixture_cases, status_and_json};
-use idlink::user::LoginCommand;
+use idlink::identity::{ProjectId, UserId};
+use idlink::testing::{api_request, status_and_json};
 use serde_json::Value;
 
 idlink::handler_env!(Scope::UpdateUsers);
@@ -33,11 +31,7 @@ impl Env {
 async fn an_unban_lets_the_user_log_in_again_but_the_ended_sessions_stay_ended() {
     let env = env().await;
     let before = env.login("cheater", None).await;
-    let old_token = env
-        .app
-        .tokens
-        .issue_user_token(&before, None, None, now())
-        .unwrap();
+    let old_token = env.token_of(&before);
     let banned = env.banned("cheater").await;
 
     let (status, body) = env
@@ -46,31 +40,10 @@ async fn an_unban_lets_the_user_log_in_again_but_the_ended_sessions_stay_ended()
 
     assert_eq!((status, body), (204, Value::Null));
     assert_eq!(env.stored(banned.id).await.user.ban, None);
-    let cmd = LoginCommand::new(
-        env.seed.project.id,
-        CustomId::parse("cheater").unwrap(),
-        now(),
-    );
-    let again = env.app.store.login(&cmd).await.unwrap().user;
-    let token = env
-        .app
-        .tokens
-        .issue_user_token(&again, None, None, now())
-        .unwrap();
-    assert!(
-        env.app
-            .tokens
-            .verify_user_session(&token, &env.app.store)
-            .await
-            .is_ok()
-    );
-    assert!(
-        env.app
-            .tokens
-            .verify_user_session(&old_token, &env.app.store)
-            .await
-            .is_err()
-    );
+    let again = env.try_login("cheater").await.unwrap();
+    let token = env.token_of(&again);
+    assert!(env.session_check(&token).await.is_ok());
+    assert!(env.session_check(&old_token).await.is_err());
 }
 
 #[tokio::test]
@@ -105,10 +78,4 @@ async fn unknown_users_foreign_projects_and_missing_scopes_are_refused() {
     assert!(env.stored(user.id).await.user.ban.is_some());
 }
 
-#[tokio::test]
-async fn fixtures() {
-    for case in fixture_cases("unban-user", 4).await {
-        let resp = answer::<crate::Family>(handle(&case.app, &case.request)).await;
-        case.expect(resp);
-    }
-}
+idlink::fixture_test!("unban-user", 4);

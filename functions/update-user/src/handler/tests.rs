@@ -3,7 +3,7 @@ use idlink::error::Error;
 use idlink::function::answer;
 use idlink::identity::{CustomId, UserId};
 use idlink::store::LoginStore;
-use idlink::testing::{api_request, fixture_cases, status_and_json};
+use idlink::testing::{api_request, status_and_json};
 use idlink::user::LoginCommand;
 use serde_json::json;
 
@@ -85,44 +85,23 @@ async fn an_empty_object_clears_that_metadata_only() {
 async fn blocked_true_stops_logins_and_tokens_and_false_lifts_it() {
     let env = env().await;
     let user = env.with_attributes().await;
-    let token = env
-        .app
-        .tokens
-        .issue_user_token(&user, None, None, now())
-        .unwrap();
-    let login = || async {
-        let cmd = LoginCommand::new(
-            env.seed.project.id,
-            CustomId::parse("player").unwrap(),
-            now(),
-        );
-        env.app.store.login(&cmd).await.map(|o| o.user)
-    };
+    let token = env.token_of(&user);
 
     let (status, body) = env.patch(user.id, json!({"blocked": true})).await;
 
     assert_eq!((status, &body["blocked"]), (200, &json!(true)));
-    assert!(matches!(login().await, Err(Error::Banned)));
+    assert!(matches!(env.try_login("player").await, Err(Error::Banned)));
     assert!(matches!(
-        env.app
-            .tokens
-            .verify_user_session(&token, &env.app.store)
-            .await,
+        env.session_check(&token).await,
         Err(Error::Banned)
     ));
 
     let (status, body) = env.patch(user.id, json!({"blocked": false})).await;
 
     assert_eq!((status, &body["blocked"]), (200, &json!(false)));
-    assert!(login().await.is_ok());
+    assert!(env.try_login("player").await.is_ok());
     // The block ended the sessions it interrupted.
-    assert!(
-        env.app
-            .tokens
-            .verify_user_session(&token, &env.app.store)
-            .await
-            .is_err()
-    );
+    assert!(env.session_check(&token).await.is_err());
 }
 
 #[tokio::test]
@@ -161,16 +140,14 @@ async fn bad_input_is_refused_in_auth0s_envelope_and_nothing_is_written() {
             "{body}"
         );
     }
-    let many: serde_json::Map<String, Value> =
-        (0..201).map(|i| (format!("k{i}"), json!(i))).collect();
-    let (status, answer) = env.patch(user.id, json!({"app_metadata": many})).await;
+    let keys = |n: usize| -> Value { (0..n).map(|i| (format!("k{i}"), json!(i))).collect() };
+    let (status, answer) = env.patch(user.id, json!({"app_metadata": keys(201)})).await;
     assert_eq!(
         (status, answer["errorCode"].as_str()),
         (400, Some("invalid_body"))
     );
-    let near: serde_json::Map<String, Value> =
-        (0..199).map(|i| (format!("k{i}"), json!(i))).collect();
-    let (status, answer) = env.patch(user.id, json!({"app_metadata": near})).await;
+    // 199 new keys and the 3 the user holds: over the 200 a user may hold.
+    let (status, answer) = env.patch(user.id, json!({"app_metadata": keys(199)})).await;
     assert_eq!(
         (status, answer["errorCode"].as_str()),
         (409, Some("user_limit_exceeded"))
@@ -186,11 +163,7 @@ async fn scopes_players_and_unknown_users() {
         .seed
         .server_token(&env.app.tokens, &[Scope::UpdateUsersAppMetadata]);
     let read_only = env.seed.server_token(&env.app.tokens, &[Scope::ReadUsers]);
-    let player = env
-        .app
-        .tokens
-        .issue_user_token(&user, None, None, now())
-        .unwrap();
+    let player = env.token_of(&user);
     let id = user.id.to_string();
 
     let meta = env
@@ -227,10 +200,4 @@ async fn scopes_players_and_unknown_users() {
     assert_eq!(env.stored(user.id).await.user.ban, None);
 }
 
-#[tokio::test]
-async fn fixtures() {
-    for case in fixture_cases("update-user", 5).await {
-        let resp = answer::<crate::Family>(handle(&case.app, &case.request)).await;
-        case.expect(resp);
-    }
-}
+idlink::fixture_test!("update-user", 5);
