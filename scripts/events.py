@@ -286,3 +286,24 @@ change_custom_id("401-missing-scope", "fixture-renamed",
 change_custom_id("404-unknown-user", "fixture-renamed", user="00000000-0000-4000-8000-000000000000")
 change_custom_id("404-foreign-project", "fixture-renamed", project="00000000-0000-4000-8000-000000000001")
 change_custom_id("422-custom-id-taken", "fixture-linked")
+
+# Xsolla: linking-info (lookups by platform account)
+LI = "/users/linking_info"
+XSRV = {**JSON, "x-server-authorization": "${SERVER_TOKEN}"}
+def linking_info(name, body, headers=XSRV):
+    write("linking-info", name, event("POST", LI, headers=headers,
+          body=body if isinstance(body, str) else json.dumps(body)))
+linking_info("200-reference-sample", {"users": [{"platform": "xbox", "user_id": 4352354}]})
+linking_info("200-own-project-named", {"users": [{"platform": "steam", "user_id": "76561198"}],
+             "project_id": "${PROJECT_ID}", "publisher_project_id": 7})
+linking_info("200-fifty-pairs", {"users": [{"platform": "steam", "user_id": str(i)} for i in range(50)]})
+linking_info("400-fifty-one-pairs", {"users": [{"platform": "steam", "user_id": str(i)} for i in range(51)]})
+linking_info("400-empty-list", {"users": []})
+linking_info("400-platform-too-long", {"users": [{"platform": "p" * 65, "user_id": "1"}]})
+linking_info("400-user-id-too-long", {"users": [{"platform": "steam", "user_id": "x" * 257}]})
+linking_info("400-malformed-json", "{\"users\":")
+linking_info("401-no-token", {"users": [{"platform": "steam", "user_id": "1"}]}, headers=JSON)
+linking_info("401-missing-scope", {"users": [{"platform": "steam", "user_id": "1"}]},
+             headers={**JSON, "x-server-authorization": "${SERVER_TOKEN_LOGIN_ONLY}"})
+linking_info("404-foreign-project", {"users": [{"platform": "steam", "user_id": "1"}],
+             "project_id": "00000000-0000-4000-8000-000000000001"})

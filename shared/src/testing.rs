@@ -501,19 +501,30 @@ impl TestEnv {
 
     /// Logs `custom` in (creating it on first use), bringing a social profile if given.
     pub async fn login(&self, custom: &str, social: Option<(&str, &str)>) -> User {
-        let cmd = LoginCommand {
-            social: social.map(|(platform, id)| {
-                crate::identity::IdentityKey::social(platform, &serde_json::json!(id))
-                    .expect("social profile")
-            }),
-            ..LoginCommand::new(
-                self.seed.project.id,
-                CustomId::parse(custom).expect("custom id"),
-                crate::clock::now(),
-            )
-        };
-        self.app.store.login(&cmd).await.expect("login").user
+        login_social(&self.app.store, self.seed.project.id, custom, social).await
     }
+}
+
+/// Logs `custom` in to `project` on any store (creating it on first use), bringing a social
+/// profile `(platform, user_id)` if given.
+pub async fn login_social(
+    store: &impl LoginStore,
+    project: ProjectId,
+    custom: &str,
+    social: Option<(&str, &str)>,
+) -> User {
+    let cmd = LoginCommand {
+        social: social.map(|(platform, id)| {
+            crate::identity::IdentityKey::social(platform, &serde_json::json!(id))
+                .expect("social profile")
+        }),
+        ..LoginCommand::new(
+            project,
+            CustomId::parse(custom).expect("custom id"),
+            crate::clock::now(),
+        )
+    };
+    store.login(&cmd).await.expect("login").user
 }
 
 /// Declares a handler test module's `Env` (a [`TestEnv`] it can add methods to) and

@@ -225,6 +225,17 @@ const TARGETS: &[Target] = &[
         good_body: "",
         good_path: &["${LINKED_USER_ID}"],
     },
+    Target {
+        function: "linking-info",
+        family: Family::Xsolla,
+        method: "POST",
+        path_params: &[],
+        fields: &["users", "project_id", "publisher_project_id"],
+        query: &[],
+        creds: &[("x-server-authorization", "${SERVER_TOKEN}")],
+        good_body: r#"{"users":[{"platform":"steam","user_id":"76561198"},{"platform":"xbox","user_id":4352354}],"project_id":"${PROJECT_ID}"}"#,
+        good_path: &[],
+    },
 ];
 
 /// A value to send: fixed text, or one of the seeded values (tokens, ids, keys) by name.
@@ -568,6 +579,7 @@ async fn run(target: Target, case: &Case) -> Outcome {
         "change-custom-id" => call!(change_custom_id),
         "delete-user" => call!(delete_user),
         "delete-user-xsolla" => call!(delete_user_xsolla),
+        "linking-info" => call!(linking_info),
         other => panic!("no target {other}"),
     };
     let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
@@ -686,6 +698,7 @@ hostile! {
     change_custom_id_is_boring => "change-custom-id",
     delete_user_is_boring => "delete-user",
     delete_user_xsolla_is_boring => "delete-user-xsolla",
+    linking_info_is_boring => "linking-info",
 }
 
 #[test]

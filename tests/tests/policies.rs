@@ -450,6 +450,7 @@ fn declared_secrets() -> Vec<(&'static str, &'static [Material])> {
         ("ChangeCustomIdFunction", change_custom_id::SECRETS),
         ("DeleteUserFunction", delete_user::SECRETS),
         ("DeleteUserXsollaFunction", delete_user_xsolla::SECRETS),
+        ("LinkingInfoFunction", linking_info::SECRETS),
     ]
 }
 
@@ -696,4 +697,50 @@ async fn delete_user_is_one_query_and_one_transaction_and_its_policies_are_exact
             ],
         );
     }
+}
+
+#[tokio::test]
+async fn linking_info_is_two_batched_reads_and_its_policy_is_exact() {
+    let w = Wire::new().await;
+    for i in 0..50 {
+        let (custom, steam) = (format!("p{i}"), format!("7656{i}"));
+        idlink::testing::login_social(
+            &w.store,
+            w.seed.project.id,
+            &custom,
+            Some(("steam", &steam)),
+        )
+        .await;
+    }
+    let token = w.server_token(&[Scope::ReadUsers]);
+    let lookup = |ids: Vec<String>| {
+        let users: Vec<_> = ids
+            .iter()
+            .map(|id| serde_json::json!({"platform": "steam", "user_id": id}))
+            .collect();
+        request(
+            "POST",
+            "/users/linking_info",
+            Some(&token),
+            &[],
+            Some(serde_json::json!({ "users": users })),
+        )
+    };
+    w.start();
+    let fifty = serve!(
+        w,
+        linking_info,
+        lookup((0..50).map(|i| format!("7656{i}")).collect()),
+        200
+    );
+    let nobody = serve!(w, linking_info, lookup(vec!["nobody".into()]), 200);
+    assert_exact(
+        "LinkingInfoFunction",
+        &[
+            // 50 markers in one batched read, then the 50 holders' profiles in another.
+            (fifty, &["BatchGetItem", "BatchGetItem"]),
+            // Nobody holds it: no profile to read.
+            (nobody, &["BatchGetItem"]),
+        ],
+    );
 }

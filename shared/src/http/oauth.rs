@@ -93,6 +93,7 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, String) {
         | Error::DifferentIdentityLinked(_)
         | Error::TooManyAttributes
         | Error::UnknownProperty(_)
+        | Error::InvalidQuery(_)
         | Error::SubjectMismatch
         | Error::SameUser
         | Error::SecondaryNotFound

@@ -20,6 +20,7 @@ mod delete;
 mod items;
 mod links;
 mod login;
+mod lookups;
 mod users;
 
 use std::collections::HashMap;
