@@ -307,3 +307,18 @@ linking_info("401-missing-scope", {"users": [{"platform": "steam", "user_id": "1
              headers={**JSON, "x-server-authorization": "${SERVER_TOKEN_LOGIN_ONLY}"})
 linking_info("404-foreign-project", {"users": [{"platform": "steam", "user_id": "1"}],
              "project_id": "00000000-0000-4000-8000-000000000001"})
+
+# Auth0 Management: list-users (exact search)
+LU = "/api/v2/users"
+def list_users(name, query, headers=SRV):
+    write("list-users", name, event("GET", LU, query=query, headers=headers))
+list_users("200-by-custom-id-with-totals", {"q": 'identities.provider:"server_custom_id" AND identities.user_id:"fixture-user"',
+           "search_engine": "v3", "page": "0", "per_page": "50", "include_totals": "true"})
+list_users("200-by-user-id", {"q": 'user_id:"${USER_ID}"', "search_engine": "v3"})
+list_users("200-by-external-id", {"q": "identities.provider:external_id AND identities.user_id:${LINKED_EXTERNAL_ID}"})
+list_users("400-unsupported-field", {"q": 'email:"player@example.com"', "search_engine": "v3"})
+list_users("400-wildcard", {"q": 'identities.provider:"steam" AND identities.user_id:7656*'})
+list_users("400-per-page-over-100", {"q": 'user_id:"${USER_ID}"', "per_page": "101"})
+list_users("401-no-token", {"q": 'user_id:"${USER_ID}"'}, headers={})
+list_users("403-missing-scope", {"q": 'user_id:"${USER_ID}"'},
+           headers={"authorization": "Bearer ${SERVER_TOKEN_LOGIN_ONLY}"})

@@ -226,6 +226,17 @@ const TARGETS: &[Target] = &[
         good_path: &["${LINKED_USER_ID}"],
     },
     Target {
+        function: "list-users",
+        family: Family::Auth0,
+        method: "GET",
+        path_params: &[],
+        fields: &[],
+        query: &["q", "search_engine", "page", "per_page", "include_totals"],
+        creds: &[("authorization", "Bearer ${SERVER_TOKEN}")],
+        good_body: "",
+        good_path: &[],
+    },
+    Target {
         function: "linking-info",
         family: Family::Xsolla,
         method: "POST",
@@ -580,6 +591,7 @@ async fn run(target: Target, case: &Case) -> Outcome {
         "delete-user" => call!(delete_user),
         "delete-user-xsolla" => call!(delete_user_xsolla),
         "linking-info" => call!(linking_info),
+        "list-users" => call!(list_users),
         other => panic!("no target {other}"),
     };
     let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
@@ -699,6 +711,7 @@ hostile! {
     delete_user_is_boring => "delete-user",
     delete_user_xsolla_is_boring => "delete-user-xsolla",
     linking_info_is_boring => "linking-info",
+    list_users_is_boring => "list-users",
 }
 
 #[test]

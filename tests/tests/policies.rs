@@ -451,6 +451,7 @@ fn declared_secrets() -> Vec<(&'static str, &'static [Material])> {
         ("DeleteUserFunction", delete_user::SECRETS),
         ("DeleteUserXsollaFunction", delete_user_xsolla::SECRETS),
         ("LinkingInfoFunction", linking_info::SECRETS),
+        ("ListUsersFunction", list_users::SECRETS),
     ]
 }
 
@@ -740,6 +741,50 @@ async fn linking_info_is_two_batched_reads_and_its_policy_is_exact() {
             // 50 markers in one batched read, then the 50 holders' profiles in another.
             (fifty, &["BatchGetItem", "BatchGetItem"]),
             // Nobody holds it: no profile to read.
+            (nobody, &["BatchGetItem"]),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn list_users_is_one_batched_read_and_one_query_and_its_policy_is_exact() {
+    let w = Wire::new().await;
+    let user = idlink::testing::login_social(
+        &w.store,
+        w.seed.project.id,
+        "p",
+        Some(("steam", "76561198")),
+    )
+    .await;
+    let token = w.server_token(&[Scope::ReadUsers]);
+    let search = |q: &str| {
+        request("GET", "/api/v2/users", Some(&token), &[], None).with_query_string_parameters(
+            std::collections::HashMap::from([
+                ("q".to_owned(), q.to_owned()),
+                ("search_engine".to_owned(), "v3".to_owned()),
+            ]),
+        )
+    };
+    w.start();
+    let by_identity = serve!(
+        w,
+        list_users,
+        search(r#"identities.provider:"steam" AND identities.user_id:"76561198""#),
+        200
+    );
+    let by_id = serve!(w, list_users, search(&format!("user_id:{}", user.id)), 200);
+    let nobody = serve!(
+        w,
+        list_users,
+        search("identities.provider:steam AND identities.user_id:1"),
+        200
+    );
+    assert_exact(
+        "ListUsersFunction",
+        &[
+            // The identity's marker, then the user with its identities.
+            (by_identity, &["BatchGetItem", "Query"]),
+            (by_id, &["Query"]),
             (nobody, &["BatchGetItem"]),
         ],
     );
