@@ -322,3 +322,18 @@ list_users("400-per-page-over-100", {"q": 'user_id:"${USER_ID}"', "per_page": "1
 list_users("401-no-token", {"q": 'user_id:"${USER_ID}"'}, headers={})
 list_users("403-missing-scope", {"q": 'user_id:"${USER_ID}"'},
            headers={"authorization": "Bearer ${SERVER_TOKEN_LOGIN_ONLY}"})
+
+# Xsolla: attributes-by-custom-id
+AC = "/attributes/custom_id/get"
+def attributes_by_custom_id(name, body, headers=XSRV):
+    write("attributes-by-custom-id", name, event("POST", AC, headers=headers,
+          body=body if isinstance(body, str) else json.dumps(body)))
+attributes_by_custom_id("200-known-and-unknown", {"server_custom_ids": ["fixture-user", "fixture-linked", "nobody"]})
+attributes_by_custom_id("200-keys-filter", {"server_custom_ids": ["fixture-user"], "keys": ["level"]})
+attributes_by_custom_id("200-two-hundred-fifty-ids", {"server_custom_ids": [f"player-{i}" for i in range(250)]})
+attributes_by_custom_id("400-two-hundred-fifty-one-ids", {"server_custom_ids": [f"player-{i}" for i in range(251)]})
+attributes_by_custom_id("400-empty-list", {"server_custom_ids": []})
+attributes_by_custom_id("400-custom-id-too-long", {"server_custom_ids": ["x" * 257]})
+attributes_by_custom_id("401-no-token", {"server_custom_ids": ["fixture-user"]}, headers=JSON)
+attributes_by_custom_id("401-missing-scope", {"server_custom_ids": ["fixture-user"]},
+                        headers={**JSON, "x-server-authorization": "${SERVER_TOKEN_LOGIN_ONLY}"})

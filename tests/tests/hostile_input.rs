@@ -226,6 +226,17 @@ const TARGETS: &[Target] = &[
         good_path: &["${LINKED_USER_ID}"],
     },
     Target {
+        function: "attributes-by-custom-id",
+        family: Family::Xsolla,
+        method: "POST",
+        path_params: &[],
+        fields: &["server_custom_ids", "keys"],
+        query: &[],
+        creds: &[("x-server-authorization", "${SERVER_TOKEN}")],
+        good_body: r#"{"server_custom_ids":["fixture-user","fixture-linked","nobody"],"keys":["level"]}"#,
+        good_path: &[],
+    },
+    Target {
         function: "list-users",
         family: Family::Auth0,
         method: "GET",
@@ -592,6 +603,7 @@ async fn run(target: Target, case: &Case) -> Outcome {
         "delete-user-xsolla" => call!(delete_user_xsolla),
         "linking-info" => call!(linking_info),
         "list-users" => call!(list_users),
+        "attributes-by-custom-id" => call!(attributes_by_custom_id),
         other => panic!("no target {other}"),
     };
     let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
@@ -712,6 +724,7 @@ hostile! {
     delete_user_xsolla_is_boring => "delete-user-xsolla",
     linking_info_is_boring => "linking-info",
     list_users_is_boring => "list-users",
+    attributes_by_custom_id_is_boring => "attributes-by-custom-id",
 }
 
 #[test]

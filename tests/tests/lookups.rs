@@ -71,6 +71,35 @@ impl World {
             .collect()
     }
 
+    /// `POST /attributes/custom_id/get`: the status and the rows.
+    async fn attributes_as(&self, token: &str, custom_ids: &[&str]) -> (u16, Value) {
+        let req = post(
+            "/attributes/custom_id/get",
+            token,
+            &json!({ "server_custom_ids": custom_ids }),
+        );
+        status_and_body(
+            answer::<attributes_by_custom_id::Family>(attributes_by_custom_id::handler::handle(
+                &self.app, &req,
+            ))
+            .await,
+        )
+    }
+
+    /// `(server_custom_id, user_id)` of each row attributes by custom ID answers now.
+    async fn custom_id_holders(&self, custom_ids: &[&str]) -> Vec<(String, String)> {
+        let (status, rows) = self.attributes_as(&self.token, custom_ids).await;
+        assert_eq!(status, 200, "{rows}");
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let text = |k: &str| r[k].as_str().unwrap().to_owned();
+                (text("server_custom_id"), text("user_id"))
+            })
+            .collect()
+    }
+
     /// `GET /api/v2/users?q=…&search_engine=v3` with `token`: the status and the body.
     async fn search_as(&self, token: &str, q: &str) -> (u16, Value) {
         let req: Request = http::Request::builder()
@@ -153,6 +182,14 @@ async fn a_merge_moves_the_answer_of_the_next_lookup() {
             .is_empty(),
         "the merged-away user is found by nobody"
     );
+    let primary_id = primary.id.to_string();
+    assert_eq!(
+        w.custom_id_holders(&["player-b", "player-a"]).await,
+        [
+            ("player-b".to_owned(), primary_id.clone()),
+            ("player-a".to_owned(), primary_id)
+        ]
+    );
 }
 
 #[tokio::test]
@@ -188,6 +225,13 @@ async fn an_unlink_and_a_delete_are_visible_to_the_next_lookup() {
 
     assert_eq!(w.holders(&pair).await, [None]);
     assert!(w.search(&by_identity("steam", "76561198")).await.is_empty());
+    assert_eq!(w.custom_id_holders(&["player-a"]).await.len(), 1);
+    w.app
+        .store
+        .delete_user(w.seed.project.id, user.id)
+        .await
+        .unwrap();
+    assert!(w.custom_id_holders(&["player-a"]).await.is_empty());
     assert!(
         w.search(&format!("user_id:{}", unlinked.standalone))
             .await
@@ -232,6 +276,9 @@ async fn a_lookup_never_reveals_a_user_of_another_project() {
         .search_as(&other_token, &by_identity("steam", "76561198"))
         .await;
     assert_eq!(found[0]["user_id"], same.id.to_string());
+    assert!(w.custom_id_holders(&["player-z"]).await.is_empty());
+    let (_, rows) = w.attributes_as(&other_token, &["player-a"]).await;
+    assert_eq!(rows[0]["user_id"], same.id.to_string());
 }
 
 #[tokio::test]
@@ -251,6 +298,13 @@ async fn bad_input_is_refused_in_each_familys_envelope() {
         &[(long_platform.as_str(), "1")][..],
     ] {
         let (status, body) = w.linking_info_as(&w.token, bad).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"]["code"], "002-027", "{body}");
+    }
+    let ids: Vec<String> = (0..251).map(|i| format!("p{i}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    for bad in [&ids[..], &[][..], &[long_id.as_str()][..]] {
+        let (status, body) = w.attributes_as(&w.token, bad).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["error"]["code"], "002-027", "{body}");
     }

@@ -452,6 +452,10 @@ fn declared_secrets() -> Vec<(&'static str, &'static [Material])> {
         ("DeleteUserXsollaFunction", delete_user_xsolla::SECRETS),
         ("LinkingInfoFunction", linking_info::SECRETS),
         ("ListUsersFunction", list_users::SECRETS),
+        (
+            "AttributesByCustomIdFunction",
+            attributes_by_custom_id::SECRETS,
+        ),
     ]
 }
 
@@ -786,6 +790,41 @@ async fn list_users_is_one_batched_read_and_one_query_and_its_policy_is_exact() 
             (by_identity, &["BatchGetItem", "Query"]),
             (by_id, &["Query"]),
             (nobody, &["BatchGetItem"]),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn attributes_by_custom_id_reads_100_keys_a_call_and_its_policy_is_exact() {
+    let w = Wire::new().await;
+    for i in 0..250 {
+        idlink::testing::login_user(&w.store, &w.seed, &format!("p{i}")).await;
+    }
+    let token = w.server_token(&[Scope::ReadUsers]);
+    let read = |ids: Vec<String>| {
+        request(
+            "POST",
+            "/attributes/custom_id/get",
+            Some(&token),
+            &[],
+            Some(serde_json::json!({ "server_custom_ids": ids })),
+        )
+    };
+    w.start();
+    let all = serve!(
+        w,
+        attributes_by_custom_id,
+        read((0..250).map(|i| format!("p{i}")).collect()),
+        200
+    );
+    let nobody = serve!(w, attributes_by_custom_id, read(vec!["nobody".into()]), 200);
+    let batch = "BatchGetItem";
+    assert_exact(
+        "AttributesByCustomIdFunction",
+        &[
+            // 250 markers in calls of 100, 100 and 50, then the 250 profiles the same way.
+            (all, &[batch; 6]),
+            (nobody, &[batch]),
         ],
     );
 }
