@@ -356,6 +356,40 @@ pub fn request_from_fixture(text: &str, values: &HashMap<&'static str, String>) 
     lambda_http::request::from_str(&fill(text, values)).expect("fixture is an API Gateway event")
 }
 
+/// A request as API Gateway hands one to a handler: `method` on `path` with `headers`, the query
+/// string's parameters (a name may repeat) and a JSON body (none when `None`).
+pub fn request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    query: &[(&str, &str)],
+    body: Option<&serde_json::Value>,
+) -> Request {
+    use lambda_http::RequestExt;
+    let mut builder = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(path);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let mut params: HashMap<String, Vec<String>> = HashMap::new();
+    for (name, value) in query {
+        params
+            .entry((*name).to_owned())
+            .or_default()
+            .push((*value).to_owned());
+    }
+    let body = body.map_or(lambda_http::Body::Empty, |b| b.to_string().into());
+    let req: Request = builder.body(body).expect("a valid request");
+    req.with_query_string_parameters(params)
+}
+
+/// A handler's answer as `(status, JSON body)`, the body `Null` when there is none.
+pub fn answered(resp: lambda_http::Response<lambda_http::Body>) -> (u16, serde_json::Value) {
+    let body = serde_json::from_slice(resp.body().as_ref()).unwrap_or(serde_json::Value::Null);
+    (resp.status().as_u16(), body)
+}
+
 /// Every fixture of a function as `(file name, text)`, sorted.
 pub fn fixtures(dir: &std::path::Path) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = std::fs::read_dir(dir)

@@ -10,11 +10,9 @@ use idlink::identity::{IdentityKey, ProjectId, UserId};
 use idlink::store::DeleteStore;
 use idlink::store::accounts::{AccountStore, LinkIdentity, Unlink};
 use idlink::store::dynamo::DynamoStore;
-use idlink::testing::{Seed, login_social, test_tokens};
+use idlink::testing::{Seed, login_social, request, test_tokens};
 use idlink::user::User;
 use idlink_tests::{fresh_store, post, status_and_body};
-use lambda_http::http;
-use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
 
 /// A project on a fresh table, and a server token of it allowed to read users.
@@ -102,16 +100,15 @@ impl World {
 
     /// `GET /api/v2/users?q=…&search_engine=v3` with `token`: the status and the body.
     async fn search_as(&self, token: &str, q: &str) -> (u16, Value) {
-        let req: Request = http::Request::builder()
-            .method("GET")
-            .uri("/api/v2/users")
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::Empty)
-            .unwrap();
-        let req = req.with_query_string_parameters(std::collections::HashMap::from([
-            ("q".to_owned(), q.to_owned()),
-            ("search_engine".to_owned(), "v3".to_owned()),
-        ]));
+        let auth = format!("Bearer {token}");
+        let query = [("q", q), ("search_engine", "v3")];
+        let req = request(
+            "GET",
+            "/api/v2/users",
+            &[("authorization", &auth)],
+            &query,
+            None,
+        );
         status_and_body(
             answer::<list_users::Family>(list_users::handler::handle(&self.app, &req)).await,
         )
@@ -244,20 +241,9 @@ async fn a_lookup_never_reveals_a_user_of_another_project() {
     let w = World::new().await;
     let (other, other_token) = w.other_project().await;
     let mine = w.login("player-a", Some(("steam", "76561198"))).await;
-    let theirs = login_social(
-        &w.app.store,
-        other.project.id,
-        "player-z",
-        Some(("psn", "99")),
-    )
-    .await;
-    let same = login_social(
-        &w.app.store,
-        other.project.id,
-        "player-a",
-        Some(("steam", "76561198")),
-    )
-    .await;
+    let in_other = |custom, social| login_social(&w.app.store, other.project.id, custom, social);
+    let theirs = in_other("player-z", Some(("psn", "99"))).await;
+    let same = in_other("player-a", Some(("steam", "76561198"))).await;
     let pairs = [("steam", "76561198"), ("psn", "99")];
 
     assert_eq!(w.holders(&pairs).await, [id(&mine), None]);

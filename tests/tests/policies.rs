@@ -705,52 +705,6 @@ async fn delete_user_is_one_query_and_one_transaction_and_its_policies_are_exact
 }
 
 #[tokio::test]
-async fn linking_info_is_two_batched_reads_and_its_policy_is_exact() {
-    let w = Wire::new().await;
-    for i in 0..50 {
-        let (custom, steam) = (format!("p{i}"), format!("7656{i}"));
-        idlink::testing::login_social(
-            &w.store,
-            w.seed.project.id,
-            &custom,
-            Some(("steam", &steam)),
-        )
-        .await;
-    }
-    let token = w.server_token(&[Scope::ReadUsers]);
-    let lookup = |ids: Vec<String>| {
-        let users: Vec<_> = ids
-            .iter()
-            .map(|id| serde_json::json!({"platform": "steam", "user_id": id}))
-            .collect();
-        request(
-            "POST",
-            "/users/linking_info",
-            Some(&token),
-            &[],
-            Some(serde_json::json!({ "users": users })),
-        )
-    };
-    w.start();
-    let fifty = serve!(
-        w,
-        linking_info,
-        lookup((0..50).map(|i| format!("7656{i}")).collect()),
-        200
-    );
-    let nobody = serve!(w, linking_info, lookup(vec!["nobody".into()]), 200);
-    assert_exact(
-        "LinkingInfoFunction",
-        &[
-            // 50 markers in one batched read, then the 50 holders' profiles in another.
-            (fifty, &["BatchGetItem", "BatchGetItem"]),
-            // Nobody holds it: no profile to read.
-            (nobody, &["BatchGetItem"]),
-        ],
-    );
-}
-
-#[tokio::test]
 async fn list_users_is_one_batched_read_and_one_query_and_its_policy_is_exact() {
     let w = Wire::new().await;
     let user = idlink::testing::login_social(
@@ -795,36 +749,56 @@ async fn list_users_is_one_batched_read_and_one_query_and_its_policy_is_exact() 
 }
 
 #[tokio::test]
-async fn attributes_by_custom_id_reads_100_keys_a_call_and_its_policy_is_exact() {
+async fn xsolla_lookups_read_100_keys_a_call_and_their_policies_are_exact() {
     let w = Wire::new().await;
+    // 250 players by custom ID, the first 50 with a Steam account.
     for i in 0..250 {
-        idlink::testing::login_user(&w.store, &w.seed, &format!("p{i}")).await;
+        let steam = format!("7656{i}");
+        let social = (i < 50).then_some(("steam", steam.as_str()));
+        idlink::testing::login_social(&w.store, w.seed.project.id, &format!("p{i}"), social).await;
     }
     let token = w.server_token(&[Scope::ReadUsers]);
-    let read = |ids: Vec<String>| {
-        request(
-            "POST",
+    let post =
+        |path: &str, body: serde_json::Value| request("POST", path, Some(&token), &[], Some(body));
+    let pairs = |ids: &[String]| {
+        let users: Vec<_> = ids
+            .iter()
+            .map(|id| serde_json::json!({"platform": "steam", "user_id": id}))
+            .collect();
+        post("/users/linking_info", serde_json::json!({ "users": users }))
+    };
+    let custom_ids = |ids: Vec<String>| {
+        post(
             "/attributes/custom_id/get",
-            Some(&token),
-            &[],
-            Some(serde_json::json!({ "server_custom_ids": ids })),
+            serde_json::json!({ "server_custom_ids": ids }),
         )
     };
+    let steam: Vec<String> = (0..50).map(|i| format!("7656{i}")).collect();
     w.start();
+    let fifty = serve!(w, linking_info, pairs(&steam), 200);
+    let no_pair = serve!(w, linking_info, pairs(&["nobody".to_owned()]), 200);
     let all = serve!(
         w,
         attributes_by_custom_id,
-        read((0..250).map(|i| format!("p{i}")).collect()),
+        custom_ids((0..250).map(|i| format!("p{i}")).collect()),
         200
     );
-    let nobody = serve!(w, attributes_by_custom_id, read(vec!["nobody".into()]), 200);
+    let no_id = serve!(
+        w,
+        attributes_by_custom_id,
+        custom_ids(vec!["nobody".into()]),
+        200
+    );
     let batch = "BatchGetItem";
     assert_exact(
+        "LinkingInfoFunction",
+        // 50 markers in one batched read, then the holders' profiles in another; nobody
+        // holding the pair: no profile to read.
+        &[(fifty, &[batch; 2]), (no_pair, &[batch])],
+    );
+    assert_exact(
         "AttributesByCustomIdFunction",
-        &[
-            // 250 markers in calls of 100, 100 and 50, then the 250 profiles the same way.
-            (all, &[batch; 6]),
-            (nobody, &[batch]),
-        ],
+        // 250 markers in calls of 100, 100 and 50, then the 250 profiles the same way.
+        &[(all, &[batch; 6]), (no_id, &[batch])],
     );
 }

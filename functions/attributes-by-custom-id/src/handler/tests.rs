@@ -2,32 +2,29 @@ use super::*;
 use idlink::function::answer;
 use idlink::identity::CustomId;
 use idlink::store::{AttributeStore, AttributeWrite, LoginStore};
-use idlink::testing::{Seed, TestEnv, fixture_cases, login_social};
+use idlink::testing::{Seed, answered, fixture_cases, login_social, request};
 use idlink::user::LoginCommand;
-use lambda_http::http;
 
 idlink::handler_env!(Scope::ReadUsers);
 
-async fn read_as(env: &TestEnv, token: &str, body: &Value) -> (u16, Value) {
-    let req: Request = http::Request::builder()
-        .method("POST")
-        .uri("/attributes/custom_id/get")
-        .header("x-server-authorization", token)
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let resp = answer::<crate::Family>(handle(&env.app, &req)).await;
-    let status = resp.status().as_u16();
-    (
-        status,
-        serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null),
-    )
+/// `POST /attributes/custom_id/get` with `token` in Xsolla's raw header.
+async fn read(env: &Env, token: &str, body: Value) -> (u16, Value) {
+    let auth = [("x-server-authorization", token)];
+    let req = request("POST", "/attributes/custom_id/get", &auth, &[], Some(&body));
+    answered(answer::<crate::Family>(handle(&env.app, &req)).await)
+}
+
+#[tokio::test]
+async fn event_fixtures() {
+    for case in fixture_cases("attributes-by-custom-id", 6).await {
+        let body = case.expect(answer::<crate::Family>(handle(&case.app, &case.request)).await);
+        let error = body["error"]["code"].as_str();
+        assert_eq!(body.is_array(), error.is_none(), "{}: {body}", case.name);
+        assert_eq!(body.is_array(), case.status() == 200, "{}", case.name);
+    }
 }
 
 impl Env {
-    async fn read(&self, body: Value) -> (u16, Value) {
-        read_as(self, &self.token, &body).await
-    }
-
     /// Logs `custom` in with the reference sample's attributes (a private server attribute
     /// whose value is a number among them).
     async fn player_with_attributes(&self, custom: &str) -> idlink::user::User {
@@ -63,9 +60,12 @@ async fn answers_each_known_custom_id_once_in_request_order_with_its_attributes(
         .await
         .unwrap();
 
-    let (status, rows) = env
-        .read(json!({"server_custom_ids": ["player-b", "nobody", "player-a", "player-b"]}))
-        .await;
+    let (status, rows) = read(
+        &env,
+        &env.token,
+        json!({"server_custom_ids": ["player-b", "nobody", "player-a", "player-b"]}),
+    )
+    .await;
 
     assert_eq!(status, 200, "{rows}");
     assert_eq!(
@@ -91,9 +91,12 @@ async fn keys_filter_the_attributes_answered() {
     env.player_with_attributes("player-a").await;
     env.login("player-b", None).await;
 
-    let (status, rows) = env
-        .read(json!({"server_custom_ids": ["player-a", "player-b"], "keys": ["level", "absent"]}))
-        .await;
+    let (status, rows) = read(
+        &env,
+        &env.token,
+        json!({"server_custom_ids": ["player-a", "player-b"], "keys": ["level", "absent"]}),
+    )
+    .await;
 
     assert_eq!(status, 200);
     let keys: Vec<Vec<&str>> = rows
@@ -119,9 +122,9 @@ async fn another_projects_custom_ids_are_never_revealed() {
     let theirs = login_social(&env.app.store, other.project.id, "shared-name", None).await;
     let body = json!({"server_custom_ids": ["shared-name"]});
 
-    assert_eq!(env.read(body.clone()).await, (200, json!([])));
+    assert_eq!(read(&env, &env.token, body.clone()).await, (200, json!([])));
     let token = other.server_token(&env.app.tokens, &[Scope::ReadUsers]);
-    let (_, rows) = read_as(&env, &token, &body).await;
+    let (_, rows) = read(&env, &token, body).await;
     assert_eq!(rows[0]["user_id"], theirs.id.to_string());
 }
 
@@ -130,7 +133,9 @@ async fn bad_input_is_refused_in_xsollas_envelope_naming_the_field() {
     let env = env().await;
     let ids = |n: usize| json!((0..n).map(|i| format!("p{i}")).collect::<Vec<_>>());
     assert_eq!(
-        env.read(json!({"server_custom_ids": ids(250)})).await.0,
+        read(&env, &env.token, json!({"server_custom_ids": ids(250)}))
+            .await
+            .0,
         200
     );
     let cases = [
@@ -187,10 +192,14 @@ async fn bad_input_is_refused_in_xsollas_envelope_naming_the_field() {
         ),
     ];
     for (body, code, parameter) in cases {
-        let (status, answer) = env.read(body.clone()).await;
-        assert_eq!(status, 400, "{body}: {answer}");
-        assert_eq!(answer["error"]["code"], code, "{body}: {answer}");
-        assert_eq!(answer["error"]["details"]["parameter"], parameter, "{body}");
+        let (status, answer) = read(&env, &env.token, body.clone()).await;
+        let error = &answer["error"];
+        let got = (
+            status,
+            error["code"].as_str(),
+            error["details"]["parameter"].as_str(),
+        );
+        assert_eq!(got, (400, Some(code), Some(parameter)), "{body}");
     }
 }
 
@@ -200,21 +209,7 @@ async fn a_token_without_read_users_is_refused() {
     let narrow = env
         .seed
         .server_token(&env.app.tokens, &[Scope::UpdateUsers]);
-    let (status, answer) = read_as(&env, &narrow, &json!({"server_custom_ids": ["p"]})).await;
-    assert_eq!(
-        (status, answer["error"]["code"].as_str()),
-        (401, Some("002-016"))
-    );
-}
-
-#[tokio::test]
-async fn event_fixtures() {
-    for case in fixture_cases("attributes-by-custom-id", 6).await {
-        let body = case.expect(answer::<crate::Family>(handle(&case.app, &case.request)).await);
-        if case.status() == 200 {
-            assert!(body.is_array(), "{}: {body}", case.name);
-        } else {
-            assert!(body["error"]["code"].is_string(), "{}", case.name);
-        }
-    }
+    let (status, answer) = read(&env, &narrow, json!({"server_custom_ids": ["p"]})).await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["error"]["code"], "002-016");
 }

@@ -1,45 +1,41 @@
 use super::*;
 use idlink::function::answer;
-use idlink::testing::{Seed, TestEnv, fixture_cases, login_social};
-use lambda_http::http;
-use std::collections::HashMap;
+use idlink::testing::{Seed, answered, fixture_cases, login_social, request};
 
 idlink::handler_env!(Scope::ReadUsers);
 
-async fn search_as(env: &TestEnv, token: &str, query: &[(&str, &str)]) -> (u16, Value) {
-    let mut params: HashMap<String, Vec<String>> = HashMap::new();
-    for (k, v) in query {
-        params.entry(k.to_string()).or_default().push(v.to_string());
-    }
-    let req: Request = http::Request::builder()
-        .method("GET")
-        .uri("/api/v2/users")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::Empty)
-        .unwrap();
-    let req = req.with_query_string_parameters(params);
-    let resp = answer::<crate::Family>(handle(&env.app, &req)).await;
-    let status = resp.status().as_u16();
-    (
-        status,
-        serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null),
-    )
+/// `GET /api/v2/users` with `token` and the query string's parameters.
+async fn search(env: &Env, token: &str, query: &[(&str, &str)]) -> (u16, Value) {
+    let auth = format!("Bearer {token}");
+    let req = request(
+        "GET",
+        "/api/v2/users",
+        &[("authorization", &auth)],
+        query,
+        None,
+    );
+    answered(answer::<crate::Family>(handle(&env.app, &req)).await)
 }
 
 impl Env {
-    async fn search(&self, query: &[(&str, &str)]) -> (u16, Value) {
-        search_as(self, &self.token, query).await
-    }
-
     /// The user ids a `q` finds (with `search_engine=v3`, as the SDKs send it).
     async fn ids(&self, q: &str) -> Vec<String> {
-        let (status, body) = self.search(&[("q", q), ("search_engine", "v3")]).await;
+        let (status, body) = search(self, &self.token, &[("q", q), ("search_engine", "v3")]).await;
         assert_eq!(status, 200, "{q}: {body}");
-        body.as_array()
-            .unwrap()
-            .iter()
+        let users = body.as_array().unwrap().iter();
+        users
             .map(|u| u["user_id"].as_str().unwrap().to_owned())
             .collect()
+    }
+}
+
+#[tokio::test]
+async fn event_fixtures() {
+    for case in fixture_cases("list-users", 6).await {
+        let body = case.expect(answer::<crate::Family>(handle(&case.app, &case.request)).await);
+        let users = body.get("users").unwrap_or(&body).as_array().map(Vec::len);
+        let expected = (case.status() == 200).then_some(1);
+        assert_eq!(users, expected, "{}: {body}", case.name);
     }
 }
 
@@ -79,39 +75,25 @@ async fn renders_users_as_get_user_does_and_pages_with_totals() {
     let user = env.login("player-a", Some(("xbox", "4352354"))).await;
     let q = "identities.provider:xbox AND identities.user_id:4352354";
 
-    let (status, body) = env.search(&[("q", q)]).await;
+    let (status, body) = search(&env, &env.token, &[("q", q)]).await;
     assert_eq!(status, 200);
     let stored = env.stored(user.id).await;
     assert_eq!(body, json!([user_json(&stored, Reader::Server)]));
 
-    let (_, paged) = env
-        .search(&[
-            ("q", q),
-            ("include_totals", "true"),
-            ("page", "0"),
-            ("per_page", "50"),
-        ])
-        .await;
+    let page = |n: &'static str| [("q", q), ("include_totals", "true"), ("page", n)];
+    let (_, paged) = search(&env, &env.token, &page("0")).await;
     assert_eq!(
         paged,
         json!({"start": 0, "limit": 50, "length": 1, "total": 1,
                "users": [user_json(&stored, Reader::Server)]})
     );
-    let (_, next) = env
-        .search(&[
-            ("q", q),
-            ("include_totals", "true"),
-            ("page", "1"),
-            ("per_page", "50"),
-        ])
-        .await;
+    let (_, next) = search(&env, &env.token, &page("1")).await;
     assert_eq!(
         next,
         json!({"start": 50, "limit": 50, "length": 0, "total": 1, "users": []})
     );
-    let (_, none) = env
-        .search(&[("q", q), ("include_totals", "false"), ("per_page", "0")])
-        .await;
+    let empty = [("q", q), ("include_totals", "false"), ("per_page", "0")];
+    let (_, none) = search(&env, &env.token, &empty).await;
     assert_eq!(none, json!([]));
 }
 
@@ -119,20 +101,15 @@ async fn renders_users_as_get_user_does_and_pages_with_totals() {
 async fn another_projects_players_are_never_found() {
     let env = env().await;
     let other = Seed::create(&env.app.store, None).await;
-    let foreign = login_social(
-        &env.app.store,
-        other.project.id,
-        "theirs",
-        Some(("steam", "76561198")),
-    )
-    .await;
+    let steam = Some(("steam", "76561198"));
+    let foreign = login_social(&env.app.store, other.project.id, "x", steam).await;
     let by_id = format!(r#"user_id:"{}""#, foreign.id);
     let by_identity = r#"identities.provider:"steam" AND identities.user_id:"76561198""#;
 
     assert!(env.ids(&by_id).await.is_empty());
     assert!(env.ids(by_identity).await.is_empty());
     let theirs = other.server_token(&env.app.tokens, &[Scope::ReadUsers]);
-    let (status, found) = search_as(&env, &theirs, &[("q", by_identity)]).await;
+    let (status, found) = search(&env, &theirs, &[("q", by_identity)]).await;
     assert_eq!(
         (status, found[0]["user_id"].as_str()),
         (200, Some(foreign.id.to_string().as_str()))
@@ -185,7 +162,7 @@ async fn any_other_query_is_refused_naming_what_is_supported() {
         vec![("q", "user_id:x"), ("q", "user_id:y")],
     ];
     for query in cases {
-        let (status, body) = env.search(&query).await;
+        let (status, body) = search(&env, &env.token, &query).await;
         assert_eq!(status, 400, "{query:?}: {body}");
         assert_eq!(body["errorCode"], "invalid_query_string", "{query:?}");
         assert_eq!(body["statusCode"], 400);
@@ -205,7 +182,7 @@ async fn only_a_server_token_with_read_users_may_search() {
     let user = env.login("player-a", None).await;
     let q = [("q", "user_id:x")];
     let narrow = env.seed.server_token(&env.app.tokens, &[Scope::UsersLogin]);
-    let (status, body) = search_as(&env, &narrow, &q).await;
+    let (status, body) = search(&env, &narrow, &q).await;
     assert_eq!(
         (status, body["errorCode"].as_str()),
         (403, Some("insufficient_scope"))
@@ -215,27 +192,9 @@ async fn only_a_server_token_with_read_users_may_search() {
         .tokens
         .issue_user_token(&user, None, None, idlink::clock::now())
         .unwrap();
-    let (status, body) = search_as(&env, &player, &q).await;
+    let (status, body) = search(&env, &player, &q).await;
     assert_eq!(
         (status, body["errorCode"].as_str()),
         (401, Some("invalid_token"))
     );
-}
-
-#[tokio::test]
-async fn event_fixtures() {
-    for case in fixture_cases("list-users", 6).await {
-        let body = case.expect(answer::<crate::Family>(handle(&case.app, &case.request)).await);
-        if case.status() == 200 {
-            let users = body.get("users").unwrap_or(&body);
-            assert_eq!(
-                users.as_array().map(Vec::len),
-                Some(1),
-                "{}: {body}",
-                case.name
-            );
-        } else {
-            assert!(body["errorCode"].is_string(), "{}", case.name);
-        }
-    }
 }
