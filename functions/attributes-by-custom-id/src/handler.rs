@@ -10,20 +10,29 @@ use idlink::attribute::Attribute;
 use idlink::client::Scope;
 use idlink::error::{Error, Result};
 use idlink::function::App;
-use idlink::http::request::{json_object, json_response, server_token};
+use idlink::http::request::{json_object_up_to, json_response, server_token};
 use idlink::http::{Body, Request, Response};
-use idlink::identity::{CustomId, IdentityKey};
+use idlink::identity::{CustomId, IdentityKey, MAX_IDENTIFIER_BYTES};
 use idlink::store::lookups::{LookupStore, holders};
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 
 /// Xsolla's limit on the custom IDs of one request.
 pub const MAX_CUSTOM_IDS: usize = 250;
+/// Largest body read: 250 custom IDs at the identity limit (768 bytes) and 200 keys of 256
+/// four-byte characters, with their JSON punctuation, fit.
+pub const MAX_BODY_BYTES: usize = 512 * 1024;
+const _: () = assert!(
+    MAX_CUSTOM_IDS * (MAX_IDENTIFIER_BYTES + 4)
+        + Attribute::MAX_PER_USER * (4 * Attribute::MAX_KEY_CHARS + 4)
+        + 1024
+        <= MAX_BODY_BYTES
+);
 
 pub async fn handle<S: LookupStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let ctx = app.tokens.verify_server_token(server_token(req)?)?;
     ctx.require(Scope::ReadUsers)?;
-    let body = json_object(req)?;
+    let body = json_object_up_to(req, MAX_BODY_BYTES)?;
     let custom_ids = parse_custom_ids(body.get("server_custom_ids"))?;
     let keys = parse_keys(body.get("keys"))?;
     let identities: Vec<IdentityKey> = custom_ids.iter().map(IdentityKey::custom_id).collect();

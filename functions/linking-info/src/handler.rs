@@ -7,9 +7,9 @@
 use idlink::client::Scope;
 use idlink::error::{Error, Result};
 use idlink::function::App;
-use idlink::http::request::{Fields, json_object, json_response, server_token};
+use idlink::http::request::{Fields, json_object_up_to, json_response, server_token};
 use idlink::http::{Body, Request, Response};
-use idlink::identity::{IdentityKey, ProjectId};
+use idlink::identity::{IdentityKey, MAX_IDENTIFIER_BYTES, ProjectId, Provider};
 use idlink::store::lookups::{LookupStore, holders};
 use idlink::token::ServerContext;
 use lambda_http::http::StatusCode;
@@ -17,11 +17,16 @@ use serde_json::{Map, Value, json};
 
 /// Xsolla's limit on the pairs of one request.
 pub const MAX_PAIRS: usize = 50;
+/// Largest body read: 50 pairs at the identity limits (a 64-byte platform, a 768-byte user ID)
+/// with their JSON punctuation fit.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+const _: () =
+    assert!(MAX_PAIRS * (Provider::MAX_CHARS + MAX_IDENTIFIER_BYTES + 48) + 1024 <= MAX_BODY_BYTES);
 
 pub async fn handle<S: LookupStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
     let ctx = app.tokens.verify_server_token(server_token(req)?)?;
     ctx.require(Scope::ReadUsers)?;
-    let body = json_object(req)?;
+    let body = json_object_up_to(req, MAX_BODY_BYTES)?;
     check_project(&ctx, &body)?;
     let pairs = parse_pairs(body.get("users"))?;
     let identities: Vec<IdentityKey> = pairs.iter().map(|(_, i)| i.clone()).collect();

@@ -132,6 +132,13 @@ async fn another_projects_custom_ids_are_never_revealed() {
 async fn bad_input_is_refused_in_xsollas_envelope_naming_the_field() {
     let env = env().await;
     let ids = |n: usize| json!((0..n).map(|i| format!("p{i}")).collect::<Vec<_>>());
+    // 250 custom IDs at the identity limit and 200 keys fit the body limit.
+    let longest: Vec<String> = (0..250)
+        .map(|i| format!("{i:03}{}", "\u{20AC}".repeat(253)))
+        .collect();
+    let body = json!({"server_custom_ids": longest, "keys": ids(200)});
+    assert!(body.to_string().len() > 128 * 1024);
+    assert_eq!(read(&env, &env.token, body).await.0, 200);
     assert_eq!(
         read(&env, &env.token, json!({"server_custom_ids": ids(250)}))
             .await

@@ -92,6 +92,11 @@ async fn bad_input_is_refused_in_xsollas_envelope_naming_the_field() {
     let many = |n: usize| json!({"users": (0..n).map(|i| pair("steam", json!(i.to_string()))).collect::<Vec<_>>()});
     let one = |p: Value| json!({ "users": [p] });
     assert_eq!(lookup(&env, &env.token, many(50)).await.0, 200);
+    // 50 pairs at the identity limits fit the body limit.
+    let longest = pair(&"p".repeat(64), json!("\u{20AC}".repeat(256)));
+    let body = json!({ "users": vec![longest; 50] });
+    assert!(body.to_string().len() > 32 * 1024);
+    assert_eq!(lookup(&env, &env.token, body).await.0, 200);
     let cases = [
         (many(51), "002-027", "users"),
         (json!({"users": []}), "002-027", "users"),
