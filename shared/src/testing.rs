@@ -327,6 +327,82 @@ impl crate::store::ApiKeyStore for BrokenStore {
     }
 }
 
+/// A write a concurrent request makes.
+pub enum ConcurrentWrite {
+    Merge(crate::store::accounts::LinkIdentity),
+    Delete(ProjectId, crate::identity::UserId),
+}
+
+/// A memory store that lets one write in right after the first marker read of a lookup, as a
+/// concurrent request would between a lookup's two reads.
+pub struct WriteBetweenReads {
+    pub inner: MemoryStore,
+    write: std::sync::Mutex<Option<ConcurrentWrite>>,
+}
+
+impl WriteBetweenReads {
+    pub fn new(inner: MemoryStore, write: ConcurrentWrite) -> Self {
+        Self {
+            inner,
+            write: std::sync::Mutex::new(Some(write)),
+        }
+    }
+}
+
+impl crate::store::lookups::LookupStore for WriteBetweenReads {
+    async fn owners(
+        &self,
+        project: ProjectId,
+        identities: &[crate::identity::IdentityKey],
+    ) -> crate::error::Result<Vec<Option<crate::identity::UserId>>> {
+        use crate::store::DeleteStore;
+        use crate::store::accounts::AccountStore;
+        let owners = self.inner.owners(project, identities).await;
+        let write = self.write.lock().expect("lock").take();
+        match write {
+            Some(ConcurrentWrite::Merge(cmd)) => {
+                self.inner.link_identity(&cmd).await.expect("merge");
+            }
+            Some(ConcurrentWrite::Delete(p, id)) => {
+                self.inner.delete_user(p, id).await.expect("delete")
+            }
+            None => {}
+        }
+        owners
+    }
+
+    async fn profiles(
+        &self,
+        project: ProjectId,
+        ids: &[crate::identity::UserId],
+    ) -> crate::error::Result<HashMap<crate::identity::UserId, User>> {
+        self.inner.profiles(project, ids).await
+    }
+}
+
+impl crate::store::UserStore for WriteBetweenReads {
+    async fn get_user(
+        &self,
+        project: ProjectId,
+        id: crate::identity::UserId,
+    ) -> crate::error::Result<Option<crate::user::UserWithIdentities>> {
+        self.inner.get_user(project, id).await
+    }
+    async fn session_version(
+        &self,
+        id: crate::identity::UserId,
+    ) -> crate::error::Result<Option<u64>> {
+        self.inner.session_version(id).await
+    }
+    async fn owner_of(
+        &self,
+        project: ProjectId,
+        identity: &crate::identity::IdentityKey,
+    ) -> crate::error::Result<Option<crate::identity::UserId>> {
+        self.inner.owner_of(project, identity).await
+    }
+}
+
 /// A function's App over a seeded memory store, with a fresh key set: what a handler test starts from.
 pub async fn seeded_app() -> (crate::function::App<MemoryStore>, Seed) {
     let (store, seed) = seeded_memory_store().await;

@@ -13,7 +13,7 @@ use idlink::http::request::{json_response, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, ProjectId, Provider, Subject, UserId};
 use idlink::store::UserStore;
-use idlink::store::lookups::LookupStore;
+use idlink::store::lookups::{LookupStore, MAX_READS};
 use idlink::user::UserWithIdentities;
 use lambda_http::RequestExt;
 use lambda_http::http::StatusCode;
@@ -63,33 +63,38 @@ pub async fn handle<S: LookupStore + UserStore>(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-/// The one user an exact query names, if it is a live user of the project.
+/// The one user an exact query names, if it is a live user of the project. The marker and the
+/// user are two reads: a user gone by the second (a merge, unlink or delete in between) makes
+/// the marker be read again.
 async fn find<S: LookupStore + UserStore>(
     app: &App<S>,
     project: ProjectId,
     query: &Query,
 ) -> Result<Option<UserWithIdentities>> {
     let named = query.user_id.as_deref().map(|id| UserId::parse(id).ok());
-    let id = match &query.identity {
-        Some(identity) => {
-            let owner = app
-                .store
-                .owners(project, std::slice::from_ref(identity))
-                .await?
-                .pop()
-                .flatten();
-            // Both given: the identity's holder must be the user named.
-            match named {
-                Some(named) if named != owner => None,
-                _ => owner,
-            }
-        }
-        None => named.flatten(),
+    let Some(identity) = &query.identity else {
+        return match named.flatten() {
+            Some(id) => app.store.get_user(project, id).await,
+            None => Ok(None),
+        };
     };
-    match id {
-        Some(id) => app.store.get_user(project, id).await,
-        None => Ok(None),
+    for _ in 0..MAX_READS {
+        let owners = app
+            .store
+            .owners(project, std::slice::from_ref(identity))
+            .await?;
+        let Some(owner) = owners.into_iter().flatten().next() else {
+            return Ok(None);
+        };
+        // Both given: the identity's holder must be the user named.
+        if named.is_some_and(|n| n != Some(owner)) {
+            return Ok(None);
+        }
+        if let Some(user) = app.store.get_user(project, owner).await? {
+            return Ok(Some(user));
+        }
     }
+    Ok(None)
 }
 
 /// The query string, every parameter checked.

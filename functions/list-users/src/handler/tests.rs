@@ -1,11 +1,15 @@
 use super::*;
-use idlink::function::answer;
+use idlink::function::{App, answer};
 use idlink::testing::{Seed, answered, fixture_cases, login_social, request};
 
 idlink::handler_env!(Scope::ReadUsers);
 
 /// `GET /api/v2/users` with `token` and the query string's parameters.
-async fn search(env: &Env, token: &str, query: &[(&str, &str)]) -> (u16, Value) {
+async fn search<S: LookupStore + UserStore>(
+    app: &App<S>,
+    token: &str,
+    query: &[(&str, &str)],
+) -> (u16, Value) {
     let auth = format!("Bearer {token}");
     let req = request(
         "GET",
@@ -14,13 +18,14 @@ async fn search(env: &Env, token: &str, query: &[(&str, &str)]) -> (u16, Value) 
         query,
         None,
     );
-    answered(answer::<crate::Family>(handle(&env.app, &req)).await)
+    answered(answer::<crate::Family>(handle(app, &req)).await)
 }
 
 impl Env {
     /// The user ids a `q` finds (with `search_engine=v3`, as the SDKs send it).
     async fn ids(&self, q: &str) -> Vec<String> {
-        let (status, body) = search(self, &self.token, &[("q", q), ("search_engine", "v3")]).await;
+        let (status, body) =
+            search(&self.app, &self.token, &[("q", q), ("search_engine", "v3")]).await;
         assert_eq!(status, 200, "{q}: {body}");
         let users = body.as_array().unwrap().iter();
         users
@@ -75,25 +80,25 @@ async fn renders_users_as_get_user_does_and_pages_with_totals() {
     let user = env.login("player-a", Some(("xbox", "4352354"))).await;
     let q = "identities.provider:xbox AND identities.user_id:4352354";
 
-    let (status, body) = search(&env, &env.token, &[("q", q)]).await;
+    let (status, body) = search(&env.app, &env.token, &[("q", q)]).await;
     assert_eq!(status, 200);
     let stored = env.stored(user.id).await;
     assert_eq!(body, json!([user_json(&stored, Reader::Server)]));
 
     let page = |n: &'static str| [("q", q), ("include_totals", "true"), ("page", n)];
-    let (_, paged) = search(&env, &env.token, &page("0")).await;
+    let (_, paged) = search(&env.app, &env.token, &page("0")).await;
     assert_eq!(
         paged,
         json!({"start": 0, "limit": 50, "length": 1, "total": 1,
                "users": [user_json(&stored, Reader::Server)]})
     );
-    let (_, next) = search(&env, &env.token, &page("1")).await;
+    let (_, next) = search(&env.app, &env.token, &page("1")).await;
     assert_eq!(
         next,
         json!({"start": 50, "limit": 50, "length": 0, "total": 1, "users": []})
     );
     let empty = [("q", q), ("include_totals", "false"), ("per_page", "0")];
-    let (_, none) = search(&env, &env.token, &empty).await;
+    let (_, none) = search(&env.app, &env.token, &empty).await;
     assert_eq!(none, json!([]));
 }
 
@@ -109,7 +114,7 @@ async fn another_projects_players_are_never_found() {
     assert!(env.ids(&by_id).await.is_empty());
     assert!(env.ids(by_identity).await.is_empty());
     let theirs = other.server_token(&env.app.tokens, &[Scope::ReadUsers]);
-    let (status, found) = search(&env, &theirs, &[("q", by_identity)]).await;
+    let (status, found) = search(&env.app, &theirs, &[("q", by_identity)]).await;
     assert_eq!(
         (status, found[0]["user_id"].as_str()),
         (200, Some(foreign.id.to_string().as_str()))
@@ -162,7 +167,7 @@ async fn any_other_query_is_refused_naming_what_is_supported() {
         vec![("q", "user_id:x"), ("q", "user_id:y")],
     ];
     for query in cases {
-        let (status, body) = search(&env, &env.token, &query).await;
+        let (status, body) = search(&env.app, &env.token, &query).await;
         assert_eq!(status, 400, "{query:?}: {body}");
         assert_eq!(body["errorCode"], "invalid_query_string", "{query:?}");
         assert_eq!(body["statusCode"], 400);
@@ -177,12 +182,39 @@ async fn any_other_query_is_refused_naming_what_is_supported() {
 }
 
 #[tokio::test]
+async fn a_merge_between_the_marker_and_the_user_answers_the_new_holder() {
+    use idlink::store::accounts::LinkIdentity;
+    use idlink::testing::{ConcurrentWrite, WriteBetweenReads};
+    let env = env().await;
+    let primary = env.login("player-a", None).await;
+    env.login("player-b", Some(("steam", "7"))).await;
+    let steam = IdentityKey::social("steam", &json!("7")).unwrap();
+    let merge = LinkIdentity {
+        project: env.seed.project.id,
+        primary: primary.id,
+        identity: steam,
+        primary_session: None,
+        now: 2,
+    };
+    let racing = idlink::function::App {
+        store: WriteBetweenReads::new(env.0.app.store, ConcurrentWrite::Merge(merge)),
+        tokens: env.0.app.tokens,
+    };
+    let q = [("q", "identities.provider:steam AND identities.user_id:7")];
+
+    let (status, body) = search(&racing, &env.0.token, &q).await;
+
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["user_id"], primary.id.to_string());
+}
+
+#[tokio::test]
 async fn only_a_server_token_with_read_users_may_search() {
     let env = env().await;
     let user = env.login("player-a", None).await;
     let q = [("q", "user_id:x")];
     let narrow = env.seed.server_token(&env.app.tokens, &[Scope::UsersLogin]);
-    let (status, body) = search(&env, &narrow, &q).await;
+    let (status, body) = search(&env.app, &narrow, &q).await;
     assert_eq!(
         (status, body["errorCode"].as_str()),
         (403, Some("insufficient_scope"))
@@ -192,9 +224,7 @@ async fn only_a_server_token_with_read_users_may_search() {
         .tokens
         .issue_user_token(&user, None, None, idlink::clock::now())
         .unwrap();
-    let (status, body) = search(&env, &player, &q).await;
-    assert_eq!(
-        (status, body["errorCode"].as_str()),
-        (401, Some("invalid_token"))
-    );
+    let (status, body) = search(&env.app, &player, &q).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["errorCode"], "invalid_token");
 }
