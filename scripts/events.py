@@ -322,3 +322,54 @@ update_user("403-missing-scope", {"blocked": True}, headers={**JSON, "authorizat
 update_user("403-user-token", {"user_metadata": {"lang": "de"}}, headers={**JSON, "authorization": "Bearer ${USER_TOKEN}"})
 update_user("404-unknown-user", {"blocked": True}, params={"id": UNKNOWN_USER})
 update_user("401-no-token", {"blocked": True}, headers=JSON)
+
+# Xsolla: linking-info (lookups by platform account)
+LI = "/users/linking_info"
+XSRV = {**JSON, "x-server-authorization": "${SERVER_TOKEN}"}
+def linking_info(name, body, headers=XSRV):
+    write("linking-info", name, event("POST", LI, headers=headers,
+          body=body if isinstance(body, str) else json.dumps(body)))
+linking_info("200-reference-sample", {"users": [{"platform": "xbox", "user_id": 4352354}]})
+linking_info("200-own-project-named", {"users": [{"platform": "steam", "user_id": "76561198"}],
+             "project_id": "${PROJECT_ID}", "publisher_project_id": 7})
+linking_info("200-fifty-pairs", {"users": [{"platform": "steam", "user_id": str(i)} for i in range(50)]})
+linking_info("400-fifty-one-pairs", {"users": [{"platform": "steam", "user_id": str(i)} for i in range(51)]})
+linking_info("400-empty-list", {"users": []})
+linking_info("400-platform-too-long", {"users": [{"platform": "p" * 65, "user_id": "1"}]})
+linking_info("400-user-id-too-long", {"users": [{"platform": "steam", "user_id": "x" * 257}]})
+linking_info("400-malformed-json", "{\"users\":")
+linking_info("401-no-token", {"users": [{"platform": "steam", "user_id": "1"}]}, headers=JSON)
+linking_info("401-missing-scope", {"users": [{"platform": "steam", "user_id": "1"}]},
+             headers={**JSON, "x-server-authorization": "${SERVER_TOKEN_LOGIN_ONLY}"})
+linking_info("404-foreign-project", {"users": [{"platform": "steam", "user_id": "1"}],
+             "project_id": "00000000-0000-4000-8000-000000000001"})
+
+# Auth0 Management: list-users (exact search)
+LU = "/api/v2/users"
+def list_users(name, query, headers=SRV):
+    write("list-users", name, event("GET", LU, query=query, headers=headers))
+list_users("200-by-custom-id-with-totals", {"q": 'identities.provider:"server_custom_id" AND identities.user_id:"fixture-user"',
+           "search_engine": "v3", "page": "0", "per_page": "50", "include_totals": "true"})
+list_users("200-by-user-id", {"q": 'user_id:"${USER_ID}"', "search_engine": "v3"})
+list_users("200-by-external-id", {"q": "identities.provider:external_id AND identities.user_id:${LINKED_EXTERNAL_ID}"})
+list_users("400-unsupported-field", {"q": 'email:"player@example.com"', "search_engine": "v3"})
+list_users("400-wildcard", {"q": 'identities.provider:"steam" AND identities.user_id:7656*'})
+list_users("400-per-page-over-100", {"q": 'user_id:"${USER_ID}"', "per_page": "101"})
+list_users("401-no-token", {"q": 'user_id:"${USER_ID}"'}, headers={})
+list_users("403-missing-scope", {"q": 'user_id:"${USER_ID}"'},
+           headers={"authorization": "Bearer ${SERVER_TOKEN_LOGIN_ONLY}"})
+
+# Xsolla: attributes-by-custom-id
+AC = "/attributes/custom_id/get"
+def attributes_by_custom_id(name, body, headers=XSRV):
+    write("attributes-by-custom-id", name, event("POST", AC, headers=headers,
+          body=body if isinstance(body, str) else json.dumps(body)))
+attributes_by_custom_id("200-known-and-unknown", {"server_custom_ids": ["fixture-user", "fixture-linked", "nobody"]})
+attributes_by_custom_id("200-keys-filter", {"server_custom_ids": ["fixture-user"], "keys": ["level"]})
+attributes_by_custom_id("200-two-hundred-fifty-ids", {"server_custom_ids": [f"player-{i}" for i in range(250)]})
+attributes_by_custom_id("400-two-hundred-fifty-one-ids", {"server_custom_ids": [f"player-{i}" for i in range(251)]})
+attributes_by_custom_id("400-empty-list", {"server_custom_ids": []})
+attributes_by_custom_id("400-custom-id-too-long", {"server_custom_ids": ["x" * 257]})
+attributes_by_custom_id("401-no-token", {"server_custom_ids": ["fixture-user"]}, headers=JSON)
+attributes_by_custom_id("401-missing-scope", {"server_custom_ids": ["fixture-user"]},
+                        headers={**JSON, "x-server-authorization": "${SERVER_TOKEN_LOGIN_ONLY}"})

@@ -198,6 +198,22 @@ impl Attribute {
         })
     }
 
+    /// As Xsolla's "get attributes by custom ID" lists one: `value` a string (a value written
+    /// as other JSON is its compact JSON text) and `readonly`.
+    pub fn to_listed_json(&self) -> Value {
+        let value = match self.value() {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        serde_json::json!({
+            "key": self.key,
+            "value": value,
+            "attr_type": self.attr_type.as_str(),
+            "permission": self.permission.as_str(),
+            "readonly": self.read_only,
+        })
+    }
+
     /// The user may see all of its client attributes and the public server attributes.
     pub fn visible_to_its_user(&self) -> bool {
         self.attr_type == AttrType::Client || self.permission == Permission::Public

@@ -52,6 +52,10 @@ pub enum Error {
     // Account linking (Auth0 Management API).
     #[error("a body property is not allowed: {0}")]
     UnknownProperty(String),
+    /// A query string an endpoint does not support; the fixed text says what it supports and
+    /// never echoes the value.
+    #[error("unsupported query: {0}")]
+    InvalidQuery(&'static str),
     #[error("the token's user is not the user acted on")]
     SubjectMismatch,
     #[error("main identity and the new one are the same")]

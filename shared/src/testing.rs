@@ -327,6 +327,82 @@ impl crate::store::ApiKeyStore for BrokenStore {
     }
 }
 
+/// A write a concurrent request makes.
+pub enum ConcurrentWrite {
+    Merge(crate::store::accounts::LinkIdentity),
+    Delete(ProjectId, crate::identity::UserId),
+}
+
+/// A memory store that lets one write in right after the first marker read of a lookup, as a
+/// concurrent request would between a lookup's two reads.
+pub struct WriteBetweenReads {
+    pub inner: MemoryStore,
+    write: std::sync::Mutex<Option<ConcurrentWrite>>,
+}
+
+impl WriteBetweenReads {
+    pub fn new(inner: MemoryStore, write: ConcurrentWrite) -> Self {
+        Self {
+            inner,
+            write: std::sync::Mutex::new(Some(write)),
+        }
+    }
+}
+
+impl crate::store::lookups::LookupStore for WriteBetweenReads {
+    async fn owners(
+        &self,
+        project: ProjectId,
+        identities: &[crate::identity::IdentityKey],
+    ) -> crate::error::Result<Vec<Option<crate::identity::UserId>>> {
+        use crate::store::DeleteStore;
+        use crate::store::accounts::AccountStore;
+        let owners = self.inner.owners(project, identities).await;
+        let write = self.write.lock().expect("lock").take();
+        match write {
+            Some(ConcurrentWrite::Merge(cmd)) => {
+                self.inner.link_identity(&cmd).await.expect("merge");
+            }
+            Some(ConcurrentWrite::Delete(p, id)) => {
+                self.inner.delete_user(p, id).await.expect("delete")
+            }
+            None => {}
+        }
+        owners
+    }
+
+    async fn profiles(
+        &self,
+        project: ProjectId,
+        ids: &[crate::identity::UserId],
+    ) -> crate::error::Result<HashMap<crate::identity::UserId, User>> {
+        self.inner.profiles(project, ids).await
+    }
+}
+
+impl crate::store::UserStore for WriteBetweenReads {
+    async fn get_user(
+        &self,
+        project: ProjectId,
+        id: crate::identity::UserId,
+    ) -> crate::error::Result<Option<crate::user::UserWithIdentities>> {
+        self.inner.get_user(project, id).await
+    }
+    async fn session(
+        &self,
+        id: crate::identity::UserId,
+    ) -> crate::error::Result<Option<crate::user::Session>> {
+        self.inner.session(id).await
+    }
+    async fn owner_of(
+        &self,
+        project: ProjectId,
+        identity: &crate::identity::IdentityKey,
+    ) -> crate::error::Result<Option<crate::identity::UserId>> {
+        self.inner.owner_of(project, identity).await
+    }
+}
+
 /// A function's App over a seeded memory store, with a fresh key set: what a handler test starts from.
 pub async fn seeded_app() -> (crate::function::App<MemoryStore>, Seed) {
     let (store, seed) = seeded_memory_store().await;
@@ -354,6 +430,40 @@ pub fn fill(text: &str, values: &HashMap<&'static str, String>) -> String {
 
 pub fn request_from_fixture(text: &str, values: &HashMap<&'static str, String>) -> Request {
     lambda_http::request::from_str(&fill(text, values)).expect("fixture is an API Gateway event")
+}
+
+/// A request as API Gateway hands one to a handler: `method` on `path` with `headers`, the query
+/// string's parameters (a name may repeat) and a JSON body (none when `None`).
+pub fn request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    query: &[(&str, &str)],
+    body: Option<&serde_json::Value>,
+) -> Request {
+    use lambda_http::RequestExt;
+    let mut builder = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(path);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let mut params: HashMap<String, Vec<String>> = HashMap::new();
+    for (name, value) in query {
+        params
+            .entry((*name).to_owned())
+            .or_default()
+            .push((*value).to_owned());
+    }
+    let body = body.map_or(lambda_http::Body::Empty, |b| b.to_string().into());
+    let req: Request = builder.body(body).expect("a valid request");
+    req.with_query_string_parameters(params)
+}
+
+/// A handler's answer as `(status, JSON body)`, the body `Null` when there is none.
+pub fn answered(resp: lambda_http::Response<lambda_http::Body>) -> (u16, serde_json::Value) {
+    let body = serde_json::from_slice(resp.body().as_ref()).unwrap_or(serde_json::Value::Null);
+    (resp.status().as_u16(), body)
 }
 
 /// Every fixture of a function as `(file name, text)`, sorted.
@@ -579,19 +689,30 @@ impl TestEnv {
 
     /// Logs `custom` in (creating it on first use), bringing a social profile if given.
     pub async fn login(&self, custom: &str, social: Option<(&str, &str)>) -> User {
-        let cmd = LoginCommand {
-            social: social.map(|(platform, id)| {
-                crate::identity::IdentityKey::social(platform, &serde_json::json!(id))
-                    .expect("social profile")
-            }),
-            ..LoginCommand::new(
-                self.seed.project.id,
-                CustomId::parse(custom).expect("custom id"),
-                crate::clock::now(),
-            )
-        };
-        self.app.store.login(&cmd).await.expect("login").user
+        login_social(&self.app.store, self.seed.project.id, custom, social).await
     }
+}
+
+/// Logs `custom` in to `project` on any store (creating it on first use), bringing a social
+/// profile `(platform, user_id)` if given.
+pub async fn login_social(
+    store: &impl LoginStore,
+    project: ProjectId,
+    custom: &str,
+    social: Option<(&str, &str)>,
+) -> User {
+    let cmd = LoginCommand {
+        social: social.map(|(platform, id)| {
+            crate::identity::IdentityKey::social(platform, &serde_json::json!(id))
+                .expect("social profile")
+        }),
+        ..LoginCommand::new(
+            project,
+            CustomId::parse(custom).expect("custom id"),
+            crate::clock::now(),
+        )
+    };
+    store.login(&cmd).await.expect("login").user
 }
 
 /// Declares a handler test module's `Env` (a [`TestEnv`] it can add methods to) and

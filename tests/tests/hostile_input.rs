@@ -258,6 +258,42 @@ const TARGETS: &[Target] = &[
         good_body: r#"{"blocked":false,"app_metadata":{"tier":"gold"},"user_metadata":{"lang":"de"},"nickname":"N"}"#,
         good_path: &["${USER_ID}"],
     },
+    Target {
+        function: "attributes-by-custom-id",
+        family: Family::Xsolla,
+        method: "POST",
+        // Only the body is read: two lists, the custom IDs and the keys.
+        fields: &["server_custom_ids", "keys"],
+        good_body: r#"{"server_custom_ids":["fixture-user","fixture-linked","nobody"],"keys":["level"]}"#,
+        creds: &[("x-server-authorization", "${SERVER_TOKEN}")],
+        path_params: &[],
+        good_path: &[],
+        query: &[],
+    },
+    Target {
+        function: "list-users",
+        family: Family::Auth0,
+        method: "GET",
+        // The query string is all it reads.
+        query: &["q", "search_engine", "page", "per_page", "include_totals"],
+        creds: &[("authorization", "Bearer ${SERVER_TOKEN}")],
+        path_params: &[],
+        fields: &[],
+        good_path: &[],
+        good_body: "",
+    },
+    Target {
+        function: "linking-info",
+        family: Family::Xsolla,
+        method: "POST",
+        creds: &[("x-server-authorization", "${SERVER_TOKEN}")],
+        // Only the body is read: the pairs, and the project it may name.
+        good_body: r#"{"users":[{"platform":"steam","user_id":"76561198"},{"platform":"xbox","user_id":4352354}],"project_id":"${PROJECT_ID}"}"#,
+        fields: &["users", "project_id", "publisher_project_id"],
+        query: &[],
+        good_path: &[],
+        path_params: &[],
+    },
 ];
 
 /// A value to send: fixed text, or one of the seeded values (tokens, ids, keys) by name.
@@ -604,6 +640,9 @@ async fn run(target: Target, case: &Case) -> Outcome {
         "ban-user" => call!(ban_user),
         "unban-user" => call!(unban_user),
         "update-user" => call!(update_user),
+        "linking-info" => call!(linking_info),
+        "list-users" => call!(list_users),
+        "attributes-by-custom-id" => call!(attributes_by_custom_id),
         other => panic!("no target {other}"),
     };
     let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
@@ -725,6 +764,9 @@ hostile! {
     ban_user_is_boring => "ban-user",
     unban_user_is_boring => "unban-user",
     update_user_is_boring => "update-user",
+    linking_info_is_boring => "linking-info",
+    list_users_is_boring => "list-users",
+    attributes_by_custom_id_is_boring => "attributes-by-custom-id",
 }
 
 #[test]

@@ -453,6 +453,12 @@ fn declared_secrets() -> Vec<(&'static str, &'static [Material])> {
         ("BanUserFunction", ban_user::SECRETS),
         ("UnbanUserFunction", unban_user::SECRETS),
         ("UpdateUserFunction", update_user::SECRETS),
+        ("LinkingInfoFunction", linking_info::SECRETS),
+        ("ListUsersFunction", list_users::SECRETS),
+        (
+            "AttributesByCustomIdFunction",
+            attributes_by_custom_id::SECRETS,
+        ),
     ]
 }
 
@@ -756,5 +762,104 @@ async fn profile_updates_are_one_query_and_one_write_and_their_policies_are_exac
             (updated, &["Query", "TransactWriteItems"]),
             (unchanged, &["Query"]),
         ],
+    );
+}
+
+#[tokio::test]
+async fn list_users_is_one_batched_read_and_one_query_and_its_policy_is_exact() {
+    let w = Wire::new().await;
+    let user = idlink::testing::login_social(
+        &w.store,
+        w.seed.project.id,
+        "p",
+        Some(("steam", "76561198")),
+    )
+    .await;
+    let token = w.server_token(&[Scope::ReadUsers]);
+    let search = |q: &str| {
+        request("GET", "/api/v2/users", Some(&token), &[], None).with_query_string_parameters(
+            std::collections::HashMap::from([
+                ("q".to_owned(), q.to_owned()),
+                ("search_engine".to_owned(), "v3".to_owned()),
+            ]),
+        )
+    };
+    w.start();
+    let by_identity = serve!(
+        w,
+        list_users,
+        search(r#"identities.provider:"steam" AND identities.user_id:"76561198""#),
+        200
+    );
+    let by_id = serve!(w, list_users, search(&format!("user_id:{}", user.id)), 200);
+    let nobody = serve!(
+        w,
+        list_users,
+        search("identities.provider:steam AND identities.user_id:1"),
+        200
+    );
+    assert_exact(
+        "ListUsersFunction",
+        &[
+            // The identity's marker, then the user with its identities.
+            (by_identity, &["BatchGetItem", "Query"]),
+            (by_id, &["Query"]),
+            (nobody, &["BatchGetItem"]),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn xsolla_lookups_read_100_keys_a_call_and_their_policies_are_exact() {
+    let w = Wire::new().await;
+    // 250 players by custom ID, the first 50 with a Steam account.
+    for i in 0..250 {
+        let steam = format!("7656{i}");
+        let social = (i < 50).then_some(("steam", steam.as_str()));
+        idlink::testing::login_social(&w.store, w.seed.project.id, &format!("p{i}"), social).await;
+    }
+    let token = w.server_token(&[Scope::ReadUsers]);
+    let post =
+        |path: &str, body: serde_json::Value| request("POST", path, Some(&token), &[], Some(body));
+    let pairs = |ids: &[String]| {
+        let users: Vec<_> = ids
+            .iter()
+            .map(|id| serde_json::json!({"platform": "steam", "user_id": id}))
+            .collect();
+        post("/users/linking_info", serde_json::json!({ "users": users }))
+    };
+    let custom_ids = |ids: Vec<String>| {
+        post(
+            "/attributes/custom_id/get",
+            serde_json::json!({ "server_custom_ids": ids }),
+        )
+    };
+    let steam: Vec<String> = (0..50).map(|i| format!("7656{i}")).collect();
+    w.start();
+    let fifty = serve!(w, linking_info, pairs(&steam), 200);
+    let no_pair = serve!(w, linking_info, pairs(&["nobody".to_owned()]), 200);
+    let all = serve!(
+        w,
+        attributes_by_custom_id,
+        custom_ids((0..250).map(|i| format!("p{i}")).collect()),
+        200
+    );
+    let no_id = serve!(
+        w,
+        attributes_by_custom_id,
+        custom_ids(vec!["nobody".into()]),
+        200
+    );
+    let batch = "BatchGetItem";
+    assert_exact(
+        "LinkingInfoFunction",
+        // 50 markers in one batched read, then the holders' profiles in another; nobody
+        // holding the pair: no profile to read.
+        &[(fifty, &[batch; 2]), (no_pair, &[batch])],
+    );
+    assert_exact(
+        "AttributesByCustomIdFunction",
+        // 250 markers in calls of 100, 100 and 50, then the 250 profiles the same way.
+        &[(all, &[batch; 6]), (no_id, &[batch])],
     );
 }

@@ -87,8 +87,51 @@ pub async fn measure() -> Vec<Trips> {
     assert_eq!(resp.status(), 200, "link through the adapter");
     calls.push(ops(&recorder));
 
-    let [first, returning, logout, link]: [Vec<String>; 4] =
-        calls.try_into().expect("four operations");
+    // Lookups: 250 players by custom ID, the first 50 with a Steam account.
+    for i in 0..250 {
+        let steam = format!("7656{i}");
+        idlink::testing::login_social(
+            &login_app.store,
+            seed.project.id,
+            &format!("rt-c{i}"),
+            (i < 50).then_some(("steam", steam.as_str())),
+        )
+        .await;
+    }
+    recorder.take();
+    let pairs: Vec<_> = (0..50)
+        .map(|i| serde_json::json!({"platform": "steam", "user_id": format!("7656{i}")}))
+        .collect();
+    let req = request(
+        "/users/linking_info",
+        &token,
+        serde_json::json!({ "users": pairs }).to_string(),
+        None,
+    );
+    let resp =
+        answer::<linking_info::Family>(linking_info::handler::handle(&login_app, &req)).await;
+    assert_eq!(resp.status(), 200, "linking_info through the adapter");
+    calls.push(ops(&recorder));
+    let ids: Vec<String> = (0..250).map(|i| format!("rt-c{i}")).collect();
+    let req = request(
+        "/attributes/custom_id/get",
+        &token,
+        serde_json::json!({ "server_custom_ids": ids }).to_string(),
+        None,
+    );
+    let resp = answer::<attributes_by_custom_id::Family>(attributes_by_custom_id::handler::handle(
+        &login_app, &req,
+    ))
+    .await;
+    assert_eq!(
+        resp.status(),
+        200,
+        "attributes by custom ID through the adapter"
+    );
+    calls.push(ops(&recorder));
+
+    let [first, returning, logout, link, linking_info, attributes]: [Vec<String>; 6] =
+        calls.try_into().expect("six operations");
     vec![
         Trips {
             operation: "first login",
@@ -115,6 +158,18 @@ pub async fn measure() -> Vec<Trips> {
             within: link == ["TransactWriteItems"],
             calls: link,
             budget: "1 transaction",
+        },
+        Trips {
+            operation: "linking_info, 50 pairs",
+            within: linking_info == ["BatchGetItem"; 2],
+            calls: linking_info,
+            budget: "2 BatchGetItem (markers, profiles)",
+        },
+        Trips {
+            operation: "attributes by custom ID, 250 IDs",
+            within: attributes == ["BatchGetItem"; 6],
+            calls: attributes,
+            budget: "6 BatchGetItem (100 keys a call)",
         },
     ]
 }

@@ -35,6 +35,11 @@ pub fn classify(e: &Error) -> (StatusCode, String, &'static str) {
             format!("Payload validation error: Additional properties not allowed: {p}."),
             "invalid_body",
         ),
+        Error::InvalidQuery(why) => (
+            S::BAD_REQUEST,
+            format!("Query validation error: {why}"),
+            "invalid_query_string",
+        ),
         Error::MissingToken => (S::UNAUTHORIZED, "Missing authentication".into(), "missing_authentication"),
         Error::InvalidToken(TokenProblem::Expired) => (S::UNAUTHORIZED, "Expired token".into(), "invalid_token"),
         Error::InvalidToken(_) | Error::ConflictingCredentials => {

@@ -88,6 +88,7 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, String) {
             "server_error",
             "Internal error.".into(),
         ),
+        Error::InvalidQuery(_) => (S::BAD_REQUEST, "invalid_request", "Invalid query.".into()),
         // The token endpoint raises none of these; render them as a refusal, never a 5xx.
         Error::MissingToken
         | Error::InvalidToken(_)

@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
-/// Largest request body any endpoint reads.
+/// Largest request body an endpoint reads, unless it reads lists of identifiers
+/// ([`json_object_up_to`]).
 pub const MAX_BODY_BYTES: usize = 32 * 1024;
 /// Largest token accepted in a header.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -22,7 +23,16 @@ pub fn body_bytes(req: &Request) -> Result<&[u8]> {
 
 /// The body as a JSON object; anything else is a malformed body.
 pub fn json_object(req: &Request) -> Result<Map<String, Value>> {
-    let bytes = body_bytes(req)?;
+    json_object_up_to(req, MAX_BODY_BYTES)
+}
+
+/// [`json_object`] for a body of at most `max_bytes`: the lookups read lists of identifiers
+/// whose limits, all at once, outgrow [`MAX_BODY_BYTES`].
+pub fn json_object_up_to(req: &Request, max_bytes: usize) -> Result<Map<String, Value>> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.len() > max_bytes {
+        return Err(Error::BodyTooLarge);
+    }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(Error::MalformedBody),

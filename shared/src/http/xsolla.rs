@@ -72,7 +72,8 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, &'static str) {
         Error::UnsupportedGrantType
         | Error::InvalidScope
         | Error::InvalidTarget
-        | Error::UnknownProperty(_) => (S::BAD_REQUEST, "002-027", "A parameter is invalid."),
+        | Error::UnknownProperty(_)
+        | Error::InvalidQuery(_) => (S::BAD_REQUEST, "002-027", "A parameter is invalid."),
         Error::SubjectMismatch | Error::ServerOnlyIdentity => {
             (S::UNAUTHORIZED, "002-016", "Invalid token.")
         }

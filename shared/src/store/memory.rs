@@ -451,3 +451,26 @@ impl crate::store::profile::ProfileStore for MemoryStore {
         Ok(found)
     }
 }
+
+impl crate::store::lookups::LookupStore for MemoryStore {
+    async fn owners(
+        &self,
+        project: ProjectId,
+        identities: &[IdentityKey],
+    ) -> Result<Vec<Option<UserId>>> {
+        let s = self.lock()?;
+        Ok(identities
+            .iter()
+            .map(|i| s.markers.get(&(project, i.clone())).copied())
+            .collect())
+    }
+
+    async fn profiles(&self, project: ProjectId, ids: &[UserId]) -> Result<HashMap<UserId, User>> {
+        let s = self.lock()?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| s.live(project, *id))
+            .map(|u| (u.user.id, u.user))
+            .collect())
+    }
+}

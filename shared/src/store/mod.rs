@@ -12,6 +12,7 @@ use crate::user::{LoginCommand, LoginOutcome, Session, User, UserWithIdentities}
 pub mod accounts;
 pub mod custom_id;
 pub mod dynamo;
+pub mod lookups;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod profile;

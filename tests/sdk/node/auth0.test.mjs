@@ -109,6 +109,34 @@ describe('auth0 (Node SDK v4) against idlink', () => {
     );
   });
 
+  test('users.getAll({ q }) finds a player by identity, exactly and at once', async () => {
+    const steamId = unique('steam');
+    const player = await login(undefined, { platform: 'steam', user_id: steamId });
+    await login(undefined, { platform: 'steam', user_id: `${steamId}0` });
+    const q = `identities.provider:"steam" AND identities.user_id:"${steamId}"`;
+
+    const { data, status } = await management.users.getAll({ q });
+
+    assert.equal(status, 200);
+    assert.deepEqual(data.map((u) => u.user_id), [player.userId]);
+    assert.deepEqual(
+      identityKeys(data[0].identities),
+      new Set([`server_custom_id|${player.customId}`, `steam|${steamId}`]),
+    );
+    const paged = await management.users.getAll({ q, search_engine: 'v3', include_totals: true });
+    assert.deepEqual(
+      { start: paged.data.start, length: paged.data.length, total: paged.data.total },
+      { start: 0, length: 1, total: 1 },
+    );
+    assert.deepEqual(paged.data.users.map((u) => u.user_id), [player.userId]);
+  });
+
+  test('users.getAll with a query idlink cannot answer exactly: ManagementApiError 400 invalid_query_string', async () => {
+    await assert.rejects(management.users.getAll({ q: 'identities.user_id:7656*' }), (err) =>
+      assertManagementError(err, 400, 'invalid_query_string'),
+    );
+  });
+
   test('users.link as the Action calls it merges the secondary into the primary', async () => {
     const primary = await login();
     const steamId = unique('steam');

@@ -137,6 +137,49 @@ def test_users_get_own_user_with_user_token(as_token, idlink: Idlink):
     assert user.user_id == player.user_id
 
 
+# --------------------------------------------------------------------------- users.list (exact search)
+
+
+def test_users_list_finds_a_player_by_identity_exactly(mgmt: Auth0, idlink: Idlink):
+    steam_id = unique("steam")
+    player = idlink.login(social_profile={"platform": "steam", "user_id": steam_id})
+    idlink.login(social_profile={"platform": "steam", "user_id": steam_id + "0"})
+
+    page = mgmt.users.list(
+        q=f'identities.provider:"steam" AND identities.user_id:"{steam_id}"',
+        search_engine="v3",
+    )
+
+    # The SDK asks include_totals=true and reads Auth0's paged object.
+    assert (page.response.start, page.response.length, page.response.total) == (0, 1, 1)
+    users = list(page)  # iterating asks the next page too, which is empty
+    assert [u.user_id for u in users] == [player.user_id]
+    assert identity_keys(users[0].identities) == {
+        ("server_custom_id", player.custom_id),
+        ("steam", steam_id),
+    }
+
+
+def test_users_list_sees_a_merge_at_once(mgmt: Auth0, idlink: Idlink):
+    primary = idlink.login()
+    xbox_id = unique_int()
+    secondary = idlink.login(social_profile={"platform": "xbox", "user_id": xbox_id})
+    q = f"identities.provider:xbox AND identities.user_id:{xbox_id}"
+    assert [u.user_id for u in mgmt.users.list(q=q, search_engine="v3")] == [secondary.user_id]
+
+    mgmt.users.identities.link(primary.user_id, provider="xbox", user_id=str(xbox_id))
+
+    assert [u.user_id for u in mgmt.users.list(q=q, search_engine="v3")] == [primary.user_id]
+    assert list(mgmt.users.list(q=f'user_id:"{secondary.user_id}"', search_engine="v3")) == []
+
+
+def test_users_list_refuses_a_search_it_cannot_answer_exactly(mgmt: Auth0):
+    with pytest.raises(BadRequestError) as info:
+        mgmt.users.list(q='email:"player@example.com"', search_engine="v3")
+    body = assert_auth0_error(info.value, 400, "invalid_query_string")
+    assert "identities.provider" in body["message"], body
+
+
 # --------------------------------------------------------------------------- users.identities.link
 
 

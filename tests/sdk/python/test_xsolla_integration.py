@@ -96,6 +96,22 @@ class XsollaServerIntegration:
         headers = {"Content-Type": "application/json", "X-SERVER-AUTHORIZATION": server_jwt}
         return self._call("POST", path, headers=headers, body=json.dumps(body).encode())
 
+    def linking_info(self, server_jwt: str, users: list[dict]):
+        """Xsolla's "get users by social ID and platform": one row per pair, in order."""
+        headers = {"Content-Type": "application/json", "X-SERVER-AUTHORIZATION": server_jwt}
+        body = json.dumps({"users": users}).encode()
+        return self._call("POST", "/users/linking_info", headers=headers, body=body)
+
+    def attributes_by_custom_ids(self, server_jwt: str, custom_ids: list[str], keys=None):
+        """Xsolla's "get attributes by server custom IDs": one row per known custom ID."""
+        headers = {"Content-Type": "application/json", "X-SERVER-AUTHORIZATION": server_jwt}
+        doc: dict = {"server_custom_ids": custom_ids}
+        if keys is not None:
+            doc["keys"] = keys
+        return self._call(
+            "POST", "/attributes/custom_id/get", headers=headers, body=json.dumps(doc).encode()
+        )
+
     def get_user(self, server_jwt: str, user_id: str):
         return self._call(
             "GET", f"/api/v2/users/{user_id}", headers={"Authorization": f"Bearer {server_jwt}"}
@@ -383,3 +399,49 @@ def test_ban_refuses_bad_input_and_unknown_users(
     assert_xsolla_error(status, body, 404, "003-061")
     status, _, body = xsolla.unban(server_jwt, "00000000-0000-4000-8000-000000000001", user_id)
     assert_xsolla_error(status, body, 404, "003-019")
+
+
+def test_linking_info_finds_players_by_platform_account(
+    xsolla: XsollaServerIntegration, server_jwt: str
+):
+    xbox_id = unique_int()
+    status, _, login = xsolla.auth_by_custom_id(
+        server_jwt, reference_sample(unique("xsolla-lookup"), xbox_id)
+    )
+    assert status == 200, login
+    user_id = token_claims(login["token"])["sub"]
+    status, _, body = xsolla.linking_info(
+        server_jwt,
+        [{"platform": "xbox", "user_id": xbox_id}, {"platform": "steam", "user_id": unique("nobody")}],
+    )
+    assert status == 200, body
+    assert body[0] == {
+        "platform": "xbox", "user_id": str(xbox_id), "xl_uid": user_id,
+        "external_account_id": None, "email": None,
+    }
+    assert body[1]["xl_uid"] is None, body
+
+    too_many = [{"platform": "steam", "user_id": str(i)} for i in range(51)]
+    status, _, body = xsolla.linking_info(server_jwt, too_many)
+    assert_xsolla_error(status, body, 400, "002-027")
+
+
+def test_attributes_by_custom_ids(xsolla: XsollaServerIntegration, server_jwt: str):
+    custom_id = unique("xsolla-attr-read")
+    status, _, login = xsolla.auth_by_custom_id(server_jwt, reference_sample(custom_id, unique_int()))
+    assert status == 200, login
+    user_id = token_claims(login["token"])["sub"]
+
+    status, _, body = xsolla.attributes_by_custom_ids(
+        server_jwt, [unique("nobody"), custom_id], keys=["custom-id"]
+    )
+
+    assert status == 200, body
+    assert body == [{
+        "server_custom_id": custom_id,
+        "user_id": user_id,
+        "attributes": [{"key": "custom-id", "value": "48582", "attr_type": "server",
+                        "permission": "private", "readonly": False}],
+    }]
+    status, _, body = xsolla.attributes_by_custom_ids(server_jwt, [])
+    assert_xsolla_error(status, body, 400, "002-027")

@@ -20,6 +20,7 @@ mod delete;
 mod items;
 mod links;
 mod login;
+mod lookups;
 mod profile;
 mod users;
 
@@ -35,6 +36,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::error::{Error, Result};
+use crate::store::lookups::MAX_KEYS_PER_BATCH;
 use items::{Item, req_s};
 
 #[derive(Clone, Debug)]
@@ -275,33 +277,53 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    /// Reads several items in one round trip, keyed by their `PK`.
+    /// Every item of `keys` that exists, keyed by its `PK`: consistent reads in `BatchGetItem`
+    /// calls of at most 100 keys. Keys DynamoDB leaves unprocessed (throttling, or the 16 MB cap
+    /// on one answer) are asked again after a pause; a batch that makes no progress
+    /// `MAX_ATTEMPTS` times in a row answers "retry later". `keys` must not repeat a key.
     async fn batch_get(&self, keys: Vec<Item>) -> Result<HashMap<String, Item>> {
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .consistent_read(true)
-            .build()
-            .map_err(Error::internal)?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, request)
-            .send()
-            .await
-            .map_err(store_error)?;
-        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
-            return Err(Error::Unavailable(
-                "batch read left keys unprocessed".into(),
-            ));
+        let mut found = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(MAX_KEYS_PER_BATCH) {
+            let mut pending = chunk.to_vec();
+            let mut stalled = 0;
+            while !pending.is_empty() {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(Error::internal)?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(store_error)?;
+                let items = out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default();
+                let progressed = !items.is_empty();
+                for item in items {
+                    found.insert(req_s(&item, "PK")?.to_owned(), item);
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                stalled = if progressed { 0 } else { stalled + 1 };
+                if stalled >= MAX_ATTEMPTS {
+                    return Err(Error::Unavailable(
+                        "a batch read kept leaving keys unprocessed".into(),
+                    ));
+                }
+                backoff(stalled).await;
+            }
         }
-        let mut by_pk = HashMap::new();
-        for item in out
-            .responses
-            .and_then(|mut r| r.remove(&self.table))
-            .unwrap_or_default()
-        {
-            by_pk.insert(req_s(&item, "PK")?.to_owned(), item);
-        }
-        Ok(by_pk)
+        Ok(found)
     }
 }

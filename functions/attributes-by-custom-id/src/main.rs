@@ -1,0 +1,1 @@
+idlink::lambda_main!(attributes_by_custom_id);
