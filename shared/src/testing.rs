@@ -247,6 +247,7 @@ pub async fn seed_partner_link(
             subject,
             session: None,
             now: crate::clock::now(),
+            by: crate::audit::Audit::internal(),
         })
         .await
         .expect("link partner identifier");

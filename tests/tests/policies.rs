@@ -606,11 +606,12 @@ async fn write_attributes_is_one_read_and_one_write_and_its_policy_is_exact() {
     assert_exact(
         "WriteAttributesFunction",
         &[
-            // The custom ID's marker, then one conditional write of the profile.
-            (written, &["GetItem", "UpdateItem"]),
+            // The custom ID's marker, then one transaction: the conditional update of the
+            // profile and its audit record.
+            (written, &["GetItem", "TransactWriteItems"]),
             (unknown, &["GetItem"]),
             // A refused write reads the profile to count exactly, and refuses without writing.
-            (at_cap, &["GetItem", "UpdateItem", "GetItem"]),
+            (at_cap, &["GetItem", "TransactWriteItems", "GetItem"]),
         ],
     );
 }
@@ -648,7 +649,7 @@ async fn change_custom_id_is_one_transaction_and_its_policy_is_exact() {
 }
 
 #[tokio::test]
-async fn delete_user_is_one_query_and_one_transaction_and_its_policies_are_exact() {
+async fn delete_user_purges_the_log_then_is_one_transaction_and_its_policies_are_exact() {
     let w = Wire::new().await;
     let auth0_user = idlink::testing::login_user(&w.store, &w.seed, "p").await;
     let xsolla_user = idlink::testing::login_user(&w.store, &w.seed, "q").await;
@@ -690,8 +691,12 @@ async fn delete_user_is_one_query_and_one_transaction_and_its_policies_are_exact
         assert_exact(
             resource,
             &[
-                // The user's partition, then every delete in one transaction.
-                (deleted, &["Query", "TransactWriteItems"]),
+                // The user's partition, its audit log read and purged (one record: its
+                // creation), then every delete and the deletion record in one transaction.
+                (
+                    deleted,
+                    &["Query", "Query", "BatchWriteItem", "TransactWriteItems"],
+                ),
                 (again, &["Query"]),
             ],
         );

@@ -10,6 +10,7 @@ use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
+use idlink::http::request::audit;
 use idlink::http::request::{json_object, no_content, path_param, server_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{CustomId, ProjectId, UserId};
@@ -59,12 +60,14 @@ pub async fn handle<S: CustomIdStore>(app: &App<S>, req: &Request) -> Result<Res
         .and_then(|u| UserId::parse(&u).ok())
         .ok_or(Error::NotFound)?;
     let new = parse_custom_id(&json_object(req)?)?;
+    let by = audit(req, (&ctx).into());
     app.store
         .change_custom_id(&CustomIdChange {
             project,
             user,
             new,
             now: now(),
+            by,
         })
         .await?;
     Ok(no_content())

@@ -6,6 +6,7 @@
 use idlink::client::Scope;
 use idlink::error::{Error, Result};
 use idlink::function::App;
+use idlink::http::request::audit;
 use idlink::http::request::{no_content, path_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::UserId;
@@ -26,7 +27,9 @@ pub async fn handle<S: DeleteStore>(app: &App<S>, req: &Request) -> Result<Respo
     let id = path_param(req, "id")
         .and_then(|id| UserId::parse(&id).ok())
         .ok_or(Error::NotFound)?;
-    app.store.delete_user(ctx.project, id).await?;
+    app.store
+        .delete_user(ctx.project, id, &audit(req, (&ctx).into()))
+        .await?;
     Ok(no_content())
 }
 

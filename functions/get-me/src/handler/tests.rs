@@ -19,6 +19,7 @@ impl Env {
             social: None,
             end_other_sessions: with_logout,
             now: 1_795_420_800,
+            by: Default::default(),
         };
         let user = self.app.store.login(&cmd).await.unwrap().user;
         self.app

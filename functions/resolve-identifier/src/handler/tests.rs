@@ -56,6 +56,7 @@ async fn answers_id_and_public_details_only() {
         social: None,
         end_other_sessions: false,
         now: 5,
+        by: Default::default(),
     };
     let linked = idlink::store::LoginStore::login(&app.store, &cmd)
         .await
@@ -111,6 +112,7 @@ async fn another_projects_key_or_token_resolves_nothing_here() {
             subject: PartnerIdentifier::parse(ID).unwrap().subject(pepper),
             session: None,
             now: 1,
+            by: Default::default(),
         })
         .await
         .unwrap();
