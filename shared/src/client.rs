@@ -25,15 +25,20 @@ pub enum Scope {
     ReadUsers,
     UpdateUsers,
     DeleteUsers,
+    /// Auth0's scopes for reading logs (`GET /api/v2/users/{id}/logs` takes either).
+    ReadLogs,
+    ReadLogsUsers,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 7] = [
         Scope::UsersLogin,
         Scope::UsersLink,
         Scope::ReadUsers,
         Scope::UpdateUsers,
         Scope::DeleteUsers,
+        Scope::ReadLogs,
+        Scope::ReadLogsUsers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +48,8 @@ impl Scope {
             Scope::ReadUsers => "read:users",
             Scope::UpdateUsers => "update:users",
             Scope::DeleteUsers => "delete:users",
+            Scope::ReadLogs => "read:logs",
+            Scope::ReadLogsUsers => "read:logs_users",
         }
     }
 
@@ -157,7 +164,7 @@ mod tests {
         assert!(Scope::parse_list("users:login admin").is_err());
         assert_eq!(
             Scope::join(&Scope::ALL),
-            "users:login users:link read:users update:users delete:users"
+            "users:login users:link read:users update:users delete:users read:logs read:logs_users"
         );
     }
 

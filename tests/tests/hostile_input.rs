@@ -155,6 +155,17 @@ const TARGETS: &[Target] = &[
         good_path: &["${USER_ID}"],
     },
     Target {
+        function: "user-logs",
+        family: Family::Auth0,
+        method: "GET",
+        path_params: &["id"],
+        fields: &[],
+        query: &["page", "per_page", "include_totals", "sort"],
+        creds: &[("authorization", "Bearer ${SERVER_TOKEN}")],
+        good_body: "",
+        good_path: &["${USER_ID}"],
+    },
+    Target {
         function: "link-identity",
         family: Family::Auth0,
         method: "POST",
@@ -568,6 +579,7 @@ async fn run(target: Target, case: &Case) -> Outcome {
         "change-custom-id" => call!(change_custom_id),
         "delete-user" => call!(delete_user),
         "delete-user-xsolla" => call!(delete_user_xsolla),
+        "user-logs" => call!(user_logs),
         other => panic!("no target {other}"),
     };
     let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
@@ -686,6 +698,7 @@ hostile! {
     change_custom_id_is_boring => "change-custom-id",
     delete_user_is_boring => "delete-user",
     delete_user_xsolla_is_boring => "delete-user-xsolla",
+    user_logs_is_boring => "user-logs",
 }
 
 #[test]

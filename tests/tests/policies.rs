@@ -418,7 +418,31 @@ async fn account_functions_round_trips_and_policies() {
         201
     );
     let unlinked = serve!(w, unlink_identity, unlink, 200);
+    let logs = request(
+        "GET",
+        &format!("{user_path}/logs"),
+        Some(&token),
+        &[("id", &id)],
+        None,
+    );
+    let logs_with_totals =
+        logs.clone()
+            .with_query_string_parameters(std::collections::HashMap::from([(
+                "include_totals".to_owned(),
+                "true".to_owned(),
+            )]));
+    let logs = serve!(w, user_logs, logs, 200);
+    let counted = serve!(w, user_logs, logs_with_totals, 200);
     assert_exact("GetUserFunction", &[(read, &["Query"])]);
+    assert_exact(
+        "UserLogsFunction",
+        &[
+            // One page of the log, newest first; with totals, a page shorter than asked is
+            // the whole log, so no count.
+            (logs, &["Query"]),
+            (counted, &["Query"]),
+        ],
+    );
     assert_exact(
         "LinkIdentityFunction",
         &[
@@ -450,6 +474,7 @@ fn declared_secrets() -> Vec<(&'static str, &'static [Material])> {
         ("ChangeCustomIdFunction", change_custom_id::SECRETS),
         ("DeleteUserFunction", delete_user::SECRETS),
         ("DeleteUserXsollaFunction", delete_user_xsolla::SECRETS),
+        ("UserLogsFunction", user_logs::SECRETS),
     ]
 }
 
