@@ -271,3 +271,54 @@ impl AuditLogStore for DynamoStore {
         Ok(LogPage { records, total })
     }
 }
+
+/// The audit record a DynamoDB stream record inserted (its `NewImage`, in DynamoDB's JSON as
+/// Lambda delivers it); `None` for anything else (another item, a modify, a purge's remove).
+pub fn record_from_stream(record: &serde_json::Value) -> Result<Option<AuditRecord>> {
+    if record["eventName"] != "INSERT" {
+        return Ok(None);
+    }
+    let image = &record["dynamodb"]["NewImage"];
+    let is_log = image["PK"]["S"]
+        .as_str()
+        .is_some_and(|pk| pk.starts_with("LOG#"));
+    if !is_log {
+        return Ok(None);
+    }
+    let item = match av_from_json(image)? {
+        AttributeValue::M(item) => item,
+        _ => return Err(corrupt("NewImage")),
+    };
+    record_from_item(&item).map(Some)
+}
+
+/// DynamoDB's JSON (`{"S": "…"}`, `{"M": {…}}`, …) as an `AttributeValue`; a bare object is a
+/// map (an image). Only the types audit records use.
+fn av_from_json(v: &serde_json::Value) -> Result<AttributeValue> {
+    let Some(obj) = v.as_object() else {
+        return Err(corrupt("image"));
+    };
+    let map = |m: &serde_json::Map<String, serde_json::Value>| -> Result<AttributeValue> {
+        let mut out = HashMap::with_capacity(m.len());
+        for (k, v) in m {
+            out.insert(k.clone(), av_from_json(v)?);
+        }
+        Ok(AttributeValue::M(out))
+    };
+    match obj.iter().next() {
+        Some((t, inner)) if obj.len() == 1 => match (t.as_str(), inner) {
+            ("S", serde_json::Value::String(x)) => Ok(s(x.as_str())),
+            ("N", serde_json::Value::String(x)) => Ok(AttributeValue::N(x.clone())),
+            ("BOOL", serde_json::Value::Bool(b)) => Ok(AttributeValue::Bool(*b)),
+            ("NULL", _) => Ok(AttributeValue::Null(true)),
+            ("L", serde_json::Value::Array(items)) => items
+                .iter()
+                .map(av_from_json)
+                .collect::<Result<_>>()
+                .map(AttributeValue::L),
+            ("M", serde_json::Value::Object(m)) => map(m),
+            _ => map(obj),
+        },
+        _ => map(obj),
+    }
+}

@@ -24,6 +24,8 @@ mod links;
 mod login;
 mod users;
 
+pub use audit::record_from_stream;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
