@@ -72,3 +72,13 @@ fn a_batch_without_audit_inserts_publishes_nothing() {
     assert!(events_of(&batch).is_empty());
     assert!(events_of(&json!({})).is_empty());
 }
+
+#[test]
+fn the_fixture_batch_publishes_nothing() {
+    let text =
+        include_str!("../../../../events/events/200-stream-batch-without-audit-records.json");
+    let batch: Value = serde_json::from_str(text).unwrap();
+
+    assert_eq!(batch["Records"].as_array().unwrap().len(), 1);
+    assert!(events_of(&batch).is_empty());
+}
