@@ -5,6 +5,7 @@ The same files drive the handlers' fixture tests, `cargo lambda invoke --data-fi
 `sam local invoke -e`. `${NAME}` placeholders (SERVER_TOKEN, PROJECT_ID, CLIENT_ID, CLIENT_SECRET,
 BASIC_AUTH, ...) are filled by the fixture tests and by `scripts/invoke.sh`.
 Run: python3 scripts/events.py
+(events/events/, DynamoDB stream batches for the events function, is written by hand.)
 """
 import json
 import pathlib
@@ -222,9 +223,10 @@ write("resolve-identifier", "500-ER999-store-failure", event("GET", R, headers={
 
 # Auth0 Management: get-user, link-identity, unlink-identity
 U = "/api/v2/users/{id}"
-def user_event(method, suffix, route_suffix, params, headers, body=None):
+def user_event(method, suffix, route_suffix, params, headers, body=None, query=None):
     path = "/api/v2/users/" + params["id"] + suffix
-    return event(method, path, route=U + route_suffix, headers=headers, body=body, path_params=params)
+    return event(method, path, route=U + route_suffix, query=query, headers=headers, body=body,
+                 path_params=params)
 
 ME = {"id": "${USER_ID}"}
 SRV = {"authorization": "Bearer ${SERVER_TOKEN}"}
@@ -235,6 +237,17 @@ write("get-user", "403-another-users-token", user_event("GET", "", "", {"id": "$
 write("get-user", "403-missing-scope", user_event("GET", "", "", ME, {"authorization": "Bearer ${SERVER_TOKEN_LOGIN_ONLY}"}))
 write("get-user", "404-unknown-user", user_event("GET", "", "", {"id": "00000000-0000-4000-8000-000000000000"}, SRV))
 write("get-user", "401-no-token", user_event("GET", "", "", ME, {}))
+
+# user-logs: the user's audit log (Auth0 "get a user's log events")
+L = "/logs"
+write("user-logs", "200-array", user_event("GET", L, L, ME, SRV))
+write("user-logs", "200-paged-with-totals", user_event("GET", L, L, ME, SRV,
+      query={"page": "0", "per_page": "10", "include_totals": "true"}))
+write("user-logs", "400-per-page-too-large", user_event("GET", L, L, ME, SRV, query={"per_page": "101"}))
+write("user-logs", "401-no-token", user_event("GET", L, L, ME, {}))
+write("user-logs", "403-missing-scope", user_event("GET", L, L, ME, {"authorization": "Bearer ${SERVER_TOKEN_NO_SCOPE}"}))
+write("user-logs", "403-user-token", user_event("GET", L, L, ME, {"authorization": "Bearer ${USER_TOKEN}"}))
+write("user-logs", "404-not-a-user-id", user_event("GET", L, L, {"id": "not-a-user"}, SRV))
 
 I2 = "/identities"
 write("link-identity", "201-attach-free-identity", user_event("POST", I2, I2, ME, {**JSON, **SRV},

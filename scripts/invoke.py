@@ -68,7 +68,7 @@ def main():
         "CLIENT_ID": creds["client_id"],
         "CLIENT_SECRET": creds["client_secret"],
         "BASIC_AUTH": base64.b64encode(f"{creds['client_id']}:{creds['client_secret']}".encode()).decode(),
-        "SERVER_TOKEN": server_token(base, creds, "users:login users:link read:users update:users update:users_app_metadata delete:users"),
+        "SERVER_TOKEN": server_token(base, creds, "users:login users:link read:users update:users update:users_app_metadata delete:users read:logs read:logs_users"),
         "SERVER_TOKEN_NO_SCOPE": server_token(base, creds, "read:users"),
         "SERVER_TOKEN_LOGIN_ONLY": server_token(base, creds, "users:login"),
         "API_KEY": creds.get("api_key", ""),

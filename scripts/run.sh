@@ -33,7 +33,10 @@ export AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamo_port"
+# moto serves EventBridge (and the table's stream, and SQS) on the same port.
+export AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$dynamo_port"
 export IDLINK_TABLE=idlink-local
+export IDLINK_EVENT_BUS=idlink-local
 export IDLINK_ISSUER="http://127.0.0.1:$PORT"
 # One file per secret material; each function reads only the ones it declares.
 export IDLINK_SIGNING_KEYS_FILE="$PWD/$LOCAL_DIR/signing-keys.json"
@@ -46,7 +49,7 @@ unset RUST_LOG
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL IDLINK_SIGNING_KEYS_SECRET_ID \
   IDLINK_PUBLIC_KEYS_SECRET_ID IDLINK_PARTNER_PEPPER_SECRET_ID
 fn_env_vars=(AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL_DYNAMODB
-  IDLINK_TABLE IDLINK_ISSUER IDLINK_SIGNING_KEYS_FILE IDLINK_PUBLIC_KEYS_FILE
+  AWS_ENDPOINT_URL_EVENTBRIDGE IDLINK_EVENT_BUS IDLINK_TABLE IDLINK_ISSUER IDLINK_SIGNING_KEYS_FILE IDLINK_PUBLIC_KEYS_FILE
   IDLINK_PARTNER_PEPPER_FILE)
 
 log "cargo build --workspace --bins"
@@ -65,6 +68,12 @@ log "signing keys, public keys and partner pepper in $LOCAL_DIR"
 log "dev project and server client -> $LOCAL_DIR/credentials.json"
 "$admin" dev-setup --out "$LOCAL_DIR/credentials.json"
 echo
+
+# The table is created with its stream on; change events go to a local bus, whose rule sends
+# every idlink event to a local SQS queue (its URL: events_queue_url in credentials.json).
+log "change events: bus $IDLINK_EVENT_BUS -> SQS queue (events_queue_url in credentials.json)"
+.venv/bin/python scripts/events_local.py setup "$AWS_ENDPOINT_URL_DYNAMODB" "$IDLINK_TABLE" \
+  "$IDLINK_EVENT_BUS" "$LOCAL_DIR/credentials.json"
 
 # cargo lambda 1.9 splits each --env-var value on commas, and reads --env-file with
 # env-file-reader, where an unquoted value ends at `=`, `#` or blank (`RUST_LOG=idlink=debug,info`
@@ -114,11 +123,18 @@ for path, routes in router.items():
 PY
 )
 
+# What Lambda's event source mapping does in AWS: the table's stream, batch by batch, into the
+# events function (cargo lambda watch serves it at Lambda's Invoke API path).
+log "feeding the table's stream to the events function (log $LOCAL_DIR/events-feed.log)"
+start_bg "$LOCAL_DIR/events-feed.log" .venv/bin/python scripts/events_local.py feed \
+  "$AWS_ENDPOINT_URL_DYNAMODB" "$IDLINK_TABLE" "$base/2015-03-31/functions/events/invocations"
+
 cat <<MSG
 
 idlink is ready at $base
   dev credentials: $PWD/$LOCAL_DIR/credentials.json
-  logs:            $LOCAL_DIR/watch.log, $LOCAL_DIR/moto.log
+  logs:            $LOCAL_DIR/watch.log, $LOCAL_DIR/moto.log, $LOCAL_DIR/events-feed.log
+  change events:   events_queue_url in credentials.json (README: "Watching change events")
 Press Ctrl-C to stop.
 MSG
 if [[ -n ${READY_FILE:-} ]]; then

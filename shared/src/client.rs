@@ -27,16 +27,21 @@ pub enum Scope {
     /// Auth0's scope for a user's metadata only (`PATCH /api/v2/users/{id}`).
     UpdateUsersAppMetadata,
     DeleteUsers,
+    /// Auth0's scopes for reading logs (`GET /api/v2/users/{id}/logs` takes either).
+    ReadLogs,
+    ReadLogsUsers,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 8] = [
         Scope::UsersLogin,
         Scope::UsersLink,
         Scope::ReadUsers,
         Scope::UpdateUsers,
         Scope::UpdateUsersAppMetadata,
         Scope::DeleteUsers,
+        Scope::ReadLogs,
+        Scope::ReadLogsUsers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +52,8 @@ impl Scope {
             Scope::UpdateUsers => "update:users",
             Scope::UpdateUsersAppMetadata => "update:users_app_metadata",
             Scope::DeleteUsers => "delete:users",
+            Scope::ReadLogs => "read:logs",
+            Scope::ReadLogsUsers => "read:logs_users",
         }
     }
 
@@ -161,7 +168,7 @@ mod tests {
         assert!(Scope::parse_list("users:login admin").is_err());
         assert_eq!(
             Scope::join(&Scope::ALL),
-            "users:login users:link read:users update:users update:users_app_metadata delete:users"
+            "users:login users:link read:users update:users update:users_app_metadata delete:users read:logs read:logs_users"
         );
     }
 

@@ -49,7 +49,7 @@ pub fn env_var(name: &'static str) -> Result<String, ConfigError> {
     }
 }
 
-fn env_opt(name: &str) -> Option<String> {
+pub fn env_opt(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
@@ -109,6 +109,16 @@ impl AwsEnv {
         conf.set_endpoint_url(self.dynamodb_endpoint.clone());
         conf.set_http_client(self.http.clone());
         aws_sdk_dynamodb::Client::from_conf(conf.build())
+    }
+
+    /// What a client of another service needs (the events function's EventBridge client): the
+    /// region, the credentials and idlink's HTTPS client (`None` locally).
+    pub fn client_parts(&self) -> (Region, Credentials, Option<SharedHttpClient>) {
+        (
+            self.region.clone(),
+            self.credentials.clone(),
+            self.http.clone(),
+        )
     }
 
     pub fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {

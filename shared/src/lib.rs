@@ -1,6 +1,7 @@
 //! idlink's domain crate: identities, the store, tokens and keys, and the HTTP edge.
 
 pub mod attribute;
+pub mod audit;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -247,6 +247,7 @@ pub async fn seed_partner_link(
             subject,
             session: None,
             now: crate::clock::now(),
+            by: crate::audit::Audit::internal(),
         })
         .await
         .expect("link partner identifier");
@@ -363,9 +364,11 @@ impl crate::store::lookups::LookupStore for WriteBetweenReads {
             Some(ConcurrentWrite::Merge(cmd)) => {
                 self.inner.link_identity(&cmd).await.expect("merge");
             }
-            Some(ConcurrentWrite::Delete(p, id)) => {
-                self.inner.delete_user(p, id).await.expect("delete")
-            }
+            Some(ConcurrentWrite::Delete(p, id)) => self
+                .inner
+                .delete_user(p, id, &crate::audit::Audit::internal())
+                .await
+                .expect("delete"),
             None => {}
         }
         owners
@@ -612,6 +615,16 @@ pub fn api_request(
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect::<HashMap<_, _>>(),
     )
+}
+
+/// The `key` of each of an answer's `attributes`, in order.
+pub fn attribute_keys(body: &serde_json::Value) -> Vec<&str> {
+    body["attributes"]
+        .as_array()
+        .expect("attributes")
+        .iter()
+        .map(|a| a["key"].as_str().expect("key"))
+        .collect()
 }
 
 /// The status and JSON body (`Null` when there is none) of an answer.

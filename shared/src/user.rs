@@ -1,6 +1,7 @@
 //! The user entity as the domain sees it.
 
 use crate::attribute::Attribute;
+use crate::audit::Audit;
 use crate::identity::{CustomId, IdentityKey, Nickname, ProjectId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +106,8 @@ pub struct LoginCommand {
     pub end_other_sessions: bool,
     /// Unix seconds.
     pub now: i64,
+    /// Who asked, for the audit record of a user created or an identity attached.
+    pub by: Audit,
 }
 
 impl LoginCommand {
@@ -118,6 +121,7 @@ impl LoginCommand {
             social: None,
             end_other_sessions: false,
             now,
+            by: Audit::internal(),
         }
     }
 }

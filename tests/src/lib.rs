@@ -196,3 +196,45 @@ pub fn status_and_body(resp: lambda_http::Response<lambda_http::Body>) -> (u16, 
     let body = serde_json::from_slice(resp.body().as_ref()).expect("a JSON body");
     (status, body)
 }
+
+/// One contract, two stores: each case (an `async fn(store)` in the invoking module) runs on the
+/// in-memory store and on a fresh DynamoDB table, whose identity invariants are then checked.
+#[macro_export]
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(idlink::store::memory::MemoryStore::new()).await;
+            })*
+        }
+        mod dynamo {
+            $(#[tokio::test]
+            async fn $case() {
+                let store = $crate::fresh_store().await;
+                super::$case(store.clone()).await;
+                $crate::assert_identity_invariants(&$crate::scan(&store).await);
+            })*
+        }
+    };
+}
+
+/// A partner identifier's link (pepper fixed for tests), as the partner family makes one.
+pub fn partner_link(
+    project: idlink::identity::ProjectId,
+    user: idlink::identity::UserId,
+    id: &str,
+    session: Option<u64>,
+) -> idlink::store::SingleLink {
+    let pepper = idlink::partner::Pepper::from_bytes(&[7u8; 32]).expect("a pepper");
+    let identifier = idlink::partner::PartnerIdentifier::parse(id).expect("an identifier");
+    idlink::store::SingleLink {
+        project,
+        user,
+        kind: idlink::store::SingleKind::Partner,
+        subject: identifier.subject(&pepper),
+        session,
+        now: 9,
+        by: Default::default(),
+    }
+}

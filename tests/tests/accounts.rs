@@ -58,6 +58,7 @@ async fn opposite_merges_started_together_leave_exactly_one() {
             secondary_session: None,
             proof: None,
             now: 2,
+            by: Default::default(),
         };
         let barrier = Arc::new(tokio::sync::Barrier::new(2));
         let tasks: Vec<_> = [(a.id, b.id), (b.id, a.id)]
@@ -163,6 +164,7 @@ async fn run<S: LoginStore + UserStore + AccountStore>(
                     identity: target.key(),
                     primary_session: None,
                     now: 3,
+                    by: Default::default(),
                 })
                 .await;
             if r.is_ok() {
@@ -180,6 +182,7 @@ async fn run<S: LoginStore + UserStore + AccountStore>(
                     identity: target.key(),
                     primary_session: None,
                     now: 4,
+                    by: Default::default(),
                 })
                 .await
                 .map(|_| ())

@@ -38,7 +38,7 @@ async fn a_delete_racing_logins_with_the_same_custom_id_leaves_at_most_one_new_u
             let (store, barrier) = (store.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                store.delete_user(project, old).await
+                store.delete_user(project, old, &Default::default()).await
             })
         };
         let logins: Vec<_> = (0..LOGINS)
@@ -95,7 +95,9 @@ async fn a_delete_racing_a_merge_is_explained_by_either_order() {
             let (store, barrier) = (store.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                store.delete_user(project, target).await
+                store
+                    .delete_user(project, target, &Default::default())
+                    .await
             })
         };
         let merge = {
@@ -106,6 +108,7 @@ async fn a_delete_racing_a_merge_is_explained_by_either_order() {
                 identity: custom(&b_name),
                 primary_session: None,
                 now: 2,
+                by: Default::default(),
             };
             tokio::spawn(async move {
                 barrier.wait().await;

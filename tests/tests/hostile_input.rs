@@ -155,6 +155,17 @@ const TARGETS: &[Target] = &[
         good_path: &["${USER_ID}"],
     },
     Target {
+        function: "user-logs",
+        family: Family::Auth0,
+        method: "GET",
+        path_params: &["id"],
+        fields: &[],
+        query: &["page", "per_page", "include_totals", "sort"],
+        creds: &[("authorization", "Bearer ${SERVER_TOKEN}")],
+        good_body: "",
+        good_path: &["${USER_ID}"],
+    },
+    Target {
         function: "link-identity",
         family: Family::Auth0,
         method: "POST",
@@ -643,6 +654,7 @@ async fn run(target: Target, case: &Case) -> Outcome {
         "linking-info" => call!(linking_info),
         "list-users" => call!(list_users),
         "attributes-by-custom-id" => call!(attributes_by_custom_id),
+        "user-logs" => call!(user_logs),
         other => panic!("no target {other}"),
     };
     let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
@@ -767,6 +779,7 @@ hostile! {
     linking_info_is_boring => "linking-info",
     list_users_is_boring => "list-users",
     attributes_by_custom_id_is_boring => "attributes-by-custom-id",
+    user_logs_is_boring => "user-logs",
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! unprocessed are asked again.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use idlink::audit::Audit;
 use idlink::client::Scope;
 use idlink::function::{App, answer};
 use idlink::identity::{IdentityKey, ProjectId, UserId};
@@ -150,6 +151,7 @@ async fn a_merge_moves_the_answer_of_the_next_lookup() {
             identity: social("steam", "76561198"),
             primary_session: None,
             now: idlink::clock::now(),
+            by: Audit::internal(),
         })
         .await
         .unwrap();
@@ -205,6 +207,7 @@ async fn an_unlink_and_a_delete_are_visible_to_the_next_lookup() {
             identity: social("steam", "76561198"),
             primary_session: None,
             now: idlink::clock::now(),
+            by: Audit::internal(),
         })
         .await
         .unwrap();
@@ -216,7 +219,7 @@ async fn an_unlink_and_a_delete_are_visible_to_the_next_lookup() {
 
     w.app
         .store
-        .delete_user(w.seed.project.id, unlinked.standalone)
+        .delete_user(w.seed.project.id, unlinked.standalone, &Audit::internal())
         .await
         .unwrap();
 
@@ -225,7 +228,7 @@ async fn an_unlink_and_a_delete_are_visible_to_the_next_lookup() {
     assert_eq!(w.custom_id_holders(&["player-a"]).await.len(), 1);
     w.app
         .store
-        .delete_user(w.seed.project.id, user.id)
+        .delete_user(w.seed.project.id, user.id, &Audit::internal())
         .await
         .unwrap();
     assert!(w.custom_id_holders(&["player-a"]).await.is_empty());

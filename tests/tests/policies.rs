@@ -418,7 +418,31 @@ async fn account_functions_round_trips_and_policies() {
         201
     );
     let unlinked = serve!(w, unlink_identity, unlink, 200);
+    let logs = request(
+        "GET",
+        &format!("{user_path}/logs"),
+        Some(&token),
+        &[("id", &id)],
+        None,
+    );
+    let logs_with_totals =
+        logs.clone()
+            .with_query_string_parameters(std::collections::HashMap::from([(
+                "include_totals".to_owned(),
+                "true".to_owned(),
+            )]));
+    let logs = serve!(w, user_logs, logs, 200);
+    let counted = serve!(w, user_logs, logs_with_totals, 200);
     assert_exact("GetUserFunction", &[(read, &["Query"])]);
+    assert_exact(
+        "UserLogsFunction",
+        &[
+            // One page of the log, newest first; with totals, a page shorter than asked is
+            // the whole log, so no count.
+            (logs, &["Query"]),
+            (counted, &["Query"]),
+        ],
+    );
     assert_exact(
         "LinkIdentityFunction",
         &[
@@ -459,6 +483,8 @@ fn declared_secrets() -> Vec<(&'static str, &'static [Material])> {
             "AttributesByCustomIdFunction",
             attributes_by_custom_id::SECRETS,
         ),
+        ("UserLogsFunction", user_logs::SECRETS),
+        ("EventsFunction", events::SECRETS),
     ]
 }
 
@@ -564,9 +590,11 @@ fn only_the_functions_that_sign_hold_the_private_keys_and_only_partners_the_pepp
             signers.contains(&function),
             "{function}"
         );
+        // Every HTTP function verifies tokens; the stream-fed events function takes none.
+        let verifies = !signers.contains(&function) && function != "EventsFunction";
         assert_eq!(
             secrets.contains(&Material::PublicKeys),
-            !signers.contains(&function),
+            verifies,
             "{function}"
         );
         assert_eq!(
@@ -615,11 +643,12 @@ async fn write_attributes_is_one_read_and_one_write_and_its_policy_is_exact() {
     assert_exact(
         "WriteAttributesFunction",
         &[
-            // The custom ID's marker, then one conditional write of the profile.
-            (written, &["GetItem", "UpdateItem"]),
+            // The custom ID's marker, then one transaction: the conditional update of the
+            // profile and its audit record.
+            (written, &["GetItem", "TransactWriteItems"]),
             (unknown, &["GetItem"]),
             // A refused write reads the profile to count exactly, and refuses without writing.
-            (at_cap, &["GetItem", "UpdateItem", "GetItem"]),
+            (at_cap, &["GetItem", "TransactWriteItems", "GetItem"]),
         ],
     );
 }
@@ -657,7 +686,7 @@ async fn change_custom_id_is_one_transaction_and_its_policy_is_exact() {
 }
 
 #[tokio::test]
-async fn delete_user_is_one_query_and_one_transaction_and_its_policies_are_exact() {
+async fn delete_user_purges_the_log_then_is_one_transaction_and_its_policies_are_exact() {
     let w = Wire::new().await;
     let auth0_user = idlink::testing::login_user(&w.store, &w.seed, "p").await;
     let xsolla_user = idlink::testing::login_user(&w.store, &w.seed, "q").await;
@@ -699,8 +728,12 @@ async fn delete_user_is_one_query_and_one_transaction_and_its_policies_are_exact
         assert_exact(
             resource,
             &[
-                // The user's partition, then every delete in one transaction.
-                (deleted, &["Query", "TransactWriteItems"]),
+                // The user's partition, its audit log read and purged (one record: its
+                // creation), then every delete and the deletion record in one transaction.
+                (
+                    deleted,
+                    &["Query", "Query", "BatchWriteItem", "TransactWriteItems"],
+                ),
                 (again, &["Query"]),
             ],
         );

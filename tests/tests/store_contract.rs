@@ -6,12 +6,12 @@ use idlink::Error;
 use idlink::attribute::Attribute;
 use idlink::client::{ClientId, Scope};
 use idlink::identity::{CustomId, ExternalAccountId, IdentityKey, Nickname, ProjectId, UserId};
-use idlink::partner::{ApiKeyHash, PartnerIdentifier, Pepper};
+use idlink::partner::ApiKeyHash;
 use idlink::store::accounts::{
     AccountStore, LinkIdentity, LinkProof, MAX_IDENTITIES_PER_USER, Merge, Unlink,
 };
 use idlink::store::{
-    ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleKind, SingleLink, UserStore,
+    ApiKeyStore, ClientStore, LinkOutcome, LinkStore, LoginStore, SingleLink, UserStore,
 };
 use idlink::testing::Seed;
 use idlink::user::LoginCommand;
@@ -310,17 +310,7 @@ async fn external_id_links_once_per_user_and_value(store: impl Store) {
     );
 }
 
-fn partner_link(project: ProjectId, user: UserId, id: &str, session: Option<u64>) -> SingleLink {
-    let pepper = Pepper::from_bytes(&[7u8; 32]).unwrap();
-    SingleLink {
-        project,
-        user,
-        kind: SingleKind::Partner,
-        subject: PartnerIdentifier::parse(id).unwrap().subject(&pepper),
-        session,
-        now: 9,
-    }
-}
+use idlink_tests::partner_link;
 
 async fn partner_link_checks_the_session_in_the_same_write(store: impl Store) {
     let project = ProjectId::new_random();
@@ -398,6 +388,7 @@ fn attach(project: ProjectId, primary: UserId, identity: IdentityKey) -> LinkIde
         identity,
         primary_session: None,
         now: 50,
+        by: Default::default(),
     }
 }
 
@@ -413,6 +404,7 @@ fn merge_cmd(project: ProjectId, primary: UserId, secondary: UserId, jti: Option
             expires_at: 4_000_000_000,
         }),
         now: 60,
+        by: Default::default(),
     }
 }
 
@@ -691,6 +683,7 @@ async fn the_identity_cap_holds_on_merge(store: impl Store) {
             identity: social("psn", "13"),
             primary_session: None,
             now: 70,
+            by: Default::default(),
         })
         .await
         .unwrap();
@@ -786,6 +779,7 @@ async fn unlink_makes_a_standalone_user(store: impl Store) {
         identity,
         primary_session: None,
         now: 70,
+        by: Default::default(),
     };
     let out = store.unlink(&unlink(b_custom.clone())).await.unwrap();
     assert_eq!(out.primary.identities.len(), 1);
@@ -843,24 +837,7 @@ async fn unlink_makes_a_standalone_user(store: impl Store) {
     );
 }
 
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod memory {
-            $(#[tokio::test]
-            async fn $case() {
-                super::$case(idlink::store::memory::MemoryStore::new()).await;
-            })*
-        }
-        mod dynamo {
-            $(#[tokio::test]
-            async fn $case() {
-                let store = idlink_tests::fresh_store().await;
-                super::$case(store.clone()).await;
-                idlink_tests::assert_identity_invariants(&idlink_tests::scan(&store).await);
-            })*
-        }
-    };
-}
+use idlink_tests::contract;
 
 contract!(
     first_login_creates_then_returning_login_updates,
@@ -1104,6 +1081,7 @@ mod custom_id_change {
             user,
             new: CustomId::parse(custom).unwrap(),
             now: 50,
+            by: Default::default(),
         }
     }
 
@@ -1270,7 +1248,10 @@ mod delete {
         let held = store.get_user(project, id).await.unwrap().unwrap();
         assert_eq!(held.identities.len(), 4);
 
-        store.delete_user(project, id).await.unwrap();
+        store
+            .delete_user(project, id, &Default::default())
+            .await
+            .unwrap();
 
         assert!(store.get_user(project, id).await.unwrap().is_none());
         assert_eq!(
@@ -1306,16 +1287,21 @@ mod delete {
         let id = full_user(&store, project, "u").await;
         let kept = store.login(&login(project, "kept", 1)).await.unwrap().user;
         assert!(matches!(
-            store.delete_user(ProjectId::new_random(), id).await,
+            store
+                .delete_user(ProjectId::new_random(), id, &Default::default())
+                .await,
             Err(Error::NotFound)
         ));
         assert!(store.get_user(project, id).await.unwrap().is_some());
 
-        store.delete_user(project, id).await.unwrap();
+        store
+            .delete_user(project, id, &Default::default())
+            .await
+            .unwrap();
 
         for gone in [id, UserId::new_random()] {
             assert!(matches!(
-                store.delete_user(project, gone).await,
+                store.delete_user(project, gone, &Default::default()).await,
                 Err(Error::NotFound)
             ));
         }
@@ -1346,12 +1332,15 @@ mod delete {
             .unwrap();
 
         assert!(matches!(
-            store.delete_user(project, b).await,
+            store.delete_user(project, b, &Default::default()).await,
             Err(Error::NotFound)
         ));
         let merged = store.get_user(project, a.id).await.unwrap().unwrap();
         assert_eq!(merged.identities.len(), 5);
-        store.delete_user(project, a.id).await.unwrap();
+        store
+            .delete_user(project, a.id, &Default::default())
+            .await
+            .unwrap();
         for identity in &merged.identities {
             assert_eq!(store.owner_of(project, identity).await.unwrap(), None);
         }
@@ -1369,7 +1358,10 @@ mod delete {
         let held = store.get_user(project, id).await.unwrap().unwrap();
         assert_eq!(held.identities.len(), MAX_IDENTITIES_PER_USER);
 
-        store.delete_user(project, id).await.unwrap();
+        store
+            .delete_user(project, id, &Default::default())
+            .await
+            .unwrap();
 
         for identity in &held.identities {
             assert_eq!(store.owner_of(project, identity).await.unwrap(), None);
@@ -1392,7 +1384,10 @@ mod delete {
         let id = full_user(&store, project, "gone").await;
         let kept = full_user(&store, project, "kept").await;
 
-        store.delete_user(project, id).await.unwrap();
+        store
+            .delete_user(project, id, &Default::default())
+            .await
+            .unwrap();
 
         let items = idlink_tests::scan(&store).await;
         let partition = format!("USER#{id}");

@@ -336,6 +336,7 @@ mod merge {
                 expires_at: 1,
             }),
             now: 2,
+            by: Default::default(),
         };
         let out = store.merge(&cmd).await;
         (out, query.num_calls())
@@ -361,7 +362,10 @@ mod merge {
     #[tokio::test]
     async fn a_spent_link_proof_cancels_the_merge() {
         let write = mock!(Client::transact_write_items).then_error(|| {
+            // One identity moved (3 items), both profiles, both audit records, then the proof.
             cancelled(&[
+                "None",
+                "None",
                 "None",
                 "None",
                 "None",

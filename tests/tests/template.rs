@@ -105,6 +105,16 @@ async fn the_table_tests_create_is_the_table_the_template_deploys() {
         props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
         Some(true)
     );
+    let stream = described.stream_specification().unwrap();
+    assert!(stream.stream_enabled());
+    assert_eq!(
+        props["StreamSpecification"]["StreamViewType"].as_str(),
+        stream.stream_view_type().map(|v| v.as_str())
+    );
+    assert_eq!(
+        Some(idlink::store::schema::STREAM_VIEW_TYPE),
+        stream.stream_view_type().map(|v| v.as_str())
+    );
 }
 
 /// Every `functions/<name>` crate is deployed as a function built from that binary, with the
@@ -128,6 +138,11 @@ fn every_function_and_route_is_deployed() {
             Some("rust-cargolambda")
         );
         for (_, event) in resource["Properties"]["Events"].as_mapping().unwrap() {
+            // The events function is fed by the table's stream, not by a route.
+            if event["Type"].as_str() == Some("DynamoDB") {
+                assert_eq!(binary, "events");
+                continue;
+            }
             assert_eq!(event["Type"].as_str(), Some("HttpApi"));
             let p = &event["Properties"];
             deployed_routes.insert((

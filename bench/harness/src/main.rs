@@ -369,13 +369,18 @@ fn subjects(opts: &Opts) -> Result<Vec<Subject>, Error> {
     functions.sort();
     for f in functions {
         let (event_name, fixture) = event(&f)?;
+        // The stream-fed events function names its bus; its fixture publishes nothing.
+        let extra_env = match f.as_str() {
+            "events" => vec![("IDLINK_EVENT_BUS".into(), "bench".into())],
+            _ => Vec::new(),
+        };
         out.push(Subject {
             binary: opts.functions.join(&f),
             name: f,
             kind: Kind::Idlink,
             fixture,
             event_name,
-            extra_env: Vec::new(),
+            extra_env,
         });
     }
     out.push(Subject {

@@ -2,6 +2,7 @@
 //! studio's own ID, creating the user on first login, and answers `{"token": <user JWT>}`.
 
 use idlink::attribute::Attribute;
+use idlink::audit::Actor;
 use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
@@ -35,7 +36,12 @@ fn resolve_project(ctx: &ServerContext, req: &Request) -> Result<ProjectId> {
     }
 }
 
-fn parse_command(req: &Request, project: ProjectId, now: i64) -> Result<LoginCommand> {
+fn parse_command(
+    req: &Request,
+    ctx: &ServerContext,
+    project: ProjectId,
+    now: i64,
+) -> Result<LoginCommand> {
     let end_other_sessions = match query(req, "with_logout").as_deref() {
         None | Some("0") => false,
         Some("1") => true,
@@ -64,6 +70,7 @@ fn parse_command(req: &Request, project: ProjectId, now: i64) -> Result<LoginCom
         social,
         end_other_sessions,
         now,
+        by: idlink::http::request::audit(req, Actor::Client(ctx.client_id.clone())),
     })
 }
 
@@ -75,7 +82,7 @@ pub async fn handle<S: LoginStore>(app: &App<S>, req: &Request) -> Result<Respon
         .map(|p| Payload::parse(&p))
         .transpose()?;
     let now = now();
-    let cmd = parse_command(req, project, now)?;
+    let cmd = parse_command(req, &ctx, project, now)?;
     let outcome = app.store.login(&cmd).await?;
     let token =
         app.tokens

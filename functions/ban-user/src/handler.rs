@@ -11,7 +11,7 @@ use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
-use idlink::http::request::{json_object, no_content, project_user_params, server_token};
+use idlink::http::request::{audit, json_object, no_content, project_user_params, server_token};
 use idlink::http::{Body, Request, Response};
 use idlink::store::profile::{BanChange, ProfileStore, ProfileUpdate};
 use idlink::user::Ban;
@@ -72,7 +72,7 @@ pub async fn handle<S: ProfileStore>(app: &App<S>, req: &Request) -> Result<Resp
     ctx.require(Scope::UpdateUsers)?;
     let (project, user) = project_user_params(req, ctx.project)?;
     let now = now();
-    let mut update = ProfileUpdate::new(project, user, now);
+    let mut update = ProfileUpdate::new(project, user, now).by(audit(req, (&ctx).into()));
     update.ban = Some(BanChange::Ban(parse_ban(&json_object(req)?, now)?));
     app.store.update_profile(&update).await?;
     Ok(no_content())

@@ -10,7 +10,7 @@ use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
-use idlink::http::request::{json_object, no_content, project_user_params, server_token};
+use idlink::http::request::{audit, json_object, no_content, project_user_params, server_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::CustomId;
 use idlink::store::{CustomIdChange, CustomIdStore};
@@ -51,12 +51,14 @@ pub async fn handle<S: CustomIdStore>(app: &App<S>, req: &Request) -> Result<Res
     ctx.require(Scope::UsersLink)?;
     let (project, user) = project_user_params(req, ctx.project)?;
     let new = parse_custom_id(&json_object(req)?)?;
+    let by = audit(req, (&ctx).into());
     app.store
         .change_custom_id(&CustomIdChange {
             project,
             user,
             new,
             now: now(),
+            by,
         })
         .await?;
     Ok(no_content())

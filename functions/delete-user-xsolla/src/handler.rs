@@ -7,7 +7,7 @@
 use idlink::client::Scope;
 use idlink::error::{Error, Result};
 use idlink::function::App;
-use idlink::http::request::{no_content, query, server_token, user_param};
+use idlink::http::request::{audit, no_content, query, server_token, user_param};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::ProjectId;
 use idlink::store::DeleteStore;
@@ -20,7 +20,9 @@ pub async fn handle<S: DeleteStore>(app: &App<S>, req: &Request) -> Result<Respo
         return Err(Error::ProjectNotFound);
     }
     let id = user_param(req, "user_id")?;
-    app.store.delete_user(ctx.project, id).await?;
+    app.store
+        .delete_user(ctx.project, id, &audit(req, (&ctx).into()))
+        .await?;
     Ok(no_content())
 }
 

@@ -6,7 +6,7 @@
 use idlink::client::Scope;
 use idlink::error::Result;
 use idlink::function::App;
-use idlink::http::request::{no_content, user_param, user_token};
+use idlink::http::request::{audit, no_content, user_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::store::DeleteStore;
 
@@ -20,7 +20,9 @@ pub async fn handle<S: DeleteStore>(app: &App<S>, req: &Request) -> Result<Respo
         .verify_caller(user_token(req)?)?
         .server_with(Scope::DeleteUsers, DELETE_SCOPES)?;
     let id = user_param(req, "id")?;
-    app.store.delete_user(ctx.project, id).await?;
+    app.store
+        .delete_user(ctx.project, id, &audit(req, (&ctx).into()))
+        .await?;
     Ok(no_content())
 }
 

@@ -6,6 +6,7 @@ use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::Result;
 use idlink::function::App;
+use idlink::http::request::audit;
 use idlink::http::request::{Fields, json_object, json_response, server_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{ExternalAccountId, UserId};
@@ -23,12 +24,10 @@ pub async fn handle<S: LinkStore>(app: &App<S>, req: &Request) -> Result<Respons
     let user = UserId::parse(fields.str("user_id")?)?;
     // A user of another project is answered as "Object not found", like a missing one.
     app.store
-        .link_single(&SingleLink::external_id(
-            ctx.project,
-            user,
-            &external,
-            now(),
-        ))
+        .link_single(
+            &SingleLink::external_id(ctx.project, user, &external, now())
+                .by(audit(req, (&ctx).into())),
+        )
         .await?;
     Ok(json_response(StatusCode::OK, &json!({})))
 }

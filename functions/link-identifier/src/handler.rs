@@ -3,10 +3,12 @@
 //! hash; one identifier belongs to at most one user, a user holds at most one, and linking the
 //! same one again changes nothing. Errors in the partner envelope.
 
+use idlink::audit::Actor;
 use idlink::clock::now;
 use idlink::error::Error;
 use idlink::function::App;
 use idlink::http::partner::{Code, Refusal};
+use idlink::http::request::audit;
 use idlink::http::request::{header, json_object, json_response, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::partner::{IdentifierProblem, PartnerIdentifier};
@@ -44,6 +46,7 @@ pub async fn handle<S: LinkStore>(app: &App<S>, req: &Request) -> Result<Respons
         subject: identifier.subject(pepper),
         session: Some(claims.session),
         now: now(),
+        by: audit(req, Actor::User(claims.user)),
     };
     app.store.link_single(&link).await?;
     Ok(json_response(

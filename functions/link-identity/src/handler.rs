@@ -13,7 +13,7 @@ use idlink::clock::now;
 use idlink::error::{Error, Result, TokenProblem};
 use idlink::function::App;
 use idlink::http::auth0::identities_json;
-use idlink::http::request::{json_object, json_response, user_param, user_token};
+use idlink::http::request::{audit, json_object, json_response, user_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, Provider, Subject};
 use idlink::store::accounts::{AccountStore, LinkIdentity, LinkProof, Merge};
@@ -81,6 +81,7 @@ pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Resp
     let project = caller.project();
     let body = parse_body(&json_object(req)?)?;
     let now = now();
+    let by = audit(req, (&caller).into());
     let linked = match body {
         LinkBody::Identity(identity) => {
             // Naming an arbitrary identity is a server's power, not a player's.
@@ -95,6 +96,7 @@ pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Resp
                     identity,
                     primary_session: None,
                     now,
+                    by,
                 })
                 .await?
         }
@@ -135,6 +137,7 @@ pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Resp
                         expires_at: proof.expires_at,
                     }),
                     now,
+                    by,
                 })
                 .await?
         }

@@ -7,7 +7,7 @@ use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::Result;
 use idlink::function::App;
-use idlink::http::request::{no_content, project_user_params, server_token};
+use idlink::http::request::{audit, no_content, project_user_params, server_token};
 use idlink::http::{Body, Request, Response};
 use idlink::store::profile::{BanChange, ProfileStore, ProfileUpdate};
 
@@ -15,7 +15,7 @@ pub async fn handle<S: ProfileStore>(app: &App<S>, req: &Request) -> Result<Resp
     let ctx = app.tokens.verify_server_token(server_token(req)?)?;
     ctx.require(Scope::UpdateUsers)?;
     let (project, user) = project_user_params(req, ctx.project)?;
-    let mut update = ProfileUpdate::new(project, user, now());
+    let mut update = ProfileUpdate::new(project, user, now()).by(audit(req, (&ctx).into()));
     update.ban = Some(BanChange::Lift);
     app.store.update_profile(&update).await?;
     Ok(no_content())

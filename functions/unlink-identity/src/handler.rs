@@ -10,7 +10,7 @@ use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
 use idlink::http::auth0::identities_json;
-use idlink::http::request::{json_response, path_param, user_param, user_token};
+use idlink::http::request::{audit, json_response, path_param, user_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, Provider, Subject};
 use idlink::store::accounts::{AccountStore, Unlink, is_reserved};
@@ -38,6 +38,7 @@ pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Resp
             identity,
             primary_session,
             now: now(),
+            by: audit(req, (&caller).into()),
         })
         .await?;
     Ok(json_response(

@@ -12,7 +12,7 @@ use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
 use idlink::http::auth0::{Reader, user_json};
-use idlink::http::request::{json_object, json_response, user_param, user_token};
+use idlink::http::request::{audit, json_object, json_response, user_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::store::UserStore;
 use idlink::store::profile::{
@@ -46,11 +46,11 @@ pub async fn handle<S: ProfileStore + UserStore>(
     if let Some(unknown) = body.keys().find(|k| !PROPERTIES.contains(&k.as_str())) {
         return Err(Error::UnknownProperty(unknown.clone()));
     }
-    let mut update = ProfileUpdate::new(ctx.project, id, now());
+    let mut update = ProfileUpdate::new(ctx.project, id, now()).by(audit(req, (&ctx).into()));
     update.ban = match body.get("blocked") {
         None => None,
         Some(Value::Bool(true)) => Some(BanChange::Block),
-        Some(Value::Bool(false)) => Some(BanChange::Lift),
+        Some(Value::Bool(false)) => Some(BanChange::Unblock),
         Some(_) => return Err(Error::invalid("blocked", "must be a boolean")),
     };
     update.nickname = parse_nickname(&body)?;

@@ -9,6 +9,7 @@ use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
+use idlink::http::request::audit;
 use idlink::http::request::{json_object, no_content, path_param, server_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{CustomId, ProjectId};
@@ -30,7 +31,10 @@ pub async fn handle<S: AttributeStore>(app: &App<S>, req: &Request) -> Result<Re
     let remove = Attribute::parse_removing_keys(body.get("removing_keys"))?;
     let custom_id = CustomId::parse(&path_param(req, "server_custom_id").unwrap_or_default())?;
     app.store
-        .write_attributes(&AttributeWrite::new(project, custom_id, set, remove, now()))
+        .write_attributes(
+            &AttributeWrite::new(project, custom_id, set, remove, now())
+                .by(audit(req, (&ctx).into())),
+        )
         .await?;
     Ok(no_content())
 }

@@ -29,7 +29,7 @@ commands:
   gen-pepper --out PATH                 write the partner pepper (kept if PATH exists: stored
                                         partner identifiers depend on it)
   create-project --name NAME [--publisher-id N] [--publisher-project-id N]
-  create-client --project ID [--scopes \"users:login users:link read:users update:users update:users_app_metadata delete:users\"]
+  create-client --project ID [--scopes \"users:login users:link read:users update:users update:users_app_metadata delete:users read:logs read:logs_users\"]
   create-api-key --project ID           a partner API key for the project
   dev-setup --out PATH                  a project, an all-scopes client and an API key,
                                         written to PATH";
@@ -172,7 +172,7 @@ async fn run(args: Args) -> Result<(), Failure> {
             }
             let scopes = Scope::parse_list(
                 args.opt("--scopes")
-                    .unwrap_or("users:login users:link read:users update:users update:users_app_metadata delete:users"),
+                    .unwrap_or("users:login users:link read:users update:users update:users_app_metadata delete:users read:logs read:logs_users"),
             )?;
             let (id, secret) = create_client(&store, project, scopes).await?;
             println!(

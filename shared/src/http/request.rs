@@ -197,3 +197,21 @@ pub fn with_retry_after(mut resp: Response<Body>, e: &Error) -> Response<Body> {
     }
     resp
 }
+
+/// The request's id: API Gateway's (`requestContext.requestId`, the `apigw-requestid` a client
+/// sees), else Lambda's invocation id, else empty (a request built in a test).
+pub fn request_id(req: &Request) -> &str {
+    if let Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref()
+        && let Some(id) = ctx.request_id.as_deref()
+    {
+        return id;
+    }
+    req.lambda_context_ref()
+        .map(|c| c.request_id.as_str())
+        .unwrap_or_default()
+}
+
+/// Who made the request and which request it was, for the audit records of its change.
+pub fn audit(req: &Request, actor: crate::audit::Actor) -> crate::audit::Audit {
+    crate::audit::Audit::new(actor, request_id(req))
+}

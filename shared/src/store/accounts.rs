@@ -5,16 +5,20 @@
 use std::future::Future;
 
 use crate::attribute::Attribute;
+use crate::audit::Audit;
 use crate::error::{Error, Result, TokenProblem};
 use crate::identity::{CustomId, IdentityKey, ProjectId, Provider, UserId};
 use crate::user::{User, UserWithIdentities};
 
 /// Identities a user may hold. A merge moves three items per identity of the secondary (marker,
-/// old and new identity item) plus both profiles and the link proof in one transaction, which
-/// DynamoDB caps at 100 items; and one Query reads a whole user without paging (store/dynamo/items.rs
+/// old and new identity item) plus both profiles, both users' audit records and the link proof
+/// in one transaction, which DynamoDB caps at 100 items. At most 31 identities move: the primary
+/// keeps at least one of its own, and the result holds at most 32; and one Query reads a whole user without paging (store/dynamo/items.rs
 /// proves the profile and 32 identity items stay under 1 MB).
 pub const MAX_IDENTITIES_PER_USER: usize = 32;
-const _: () = assert!(3 * MAX_IDENTITIES_PER_USER + 3 <= 100);
+/// Items of the largest merge: moved identities, both profiles, both audit records, the proof.
+const LARGEST_MERGE: usize = 3 * (MAX_IDENTITIES_PER_USER - 1) + 5;
+const _: () = assert!(LARGEST_MERGE <= 100);
 
 /// The limits a change names when it refuses (`Error::UserLimit`).
 pub const IDENTITY_LIMIT: &str = "32 identities";
@@ -52,6 +56,8 @@ pub struct LinkIdentity {
     /// The caller's session version when it acts with its own user token.
     pub primary_session: Option<u64>,
     pub now: i64,
+    /// Who asked, for the audit records written with the change.
+    pub by: Audit,
 }
 
 impl LinkIdentity {
@@ -66,6 +72,7 @@ impl LinkIdentity {
             secondary_session: None,
             proof: None,
             now: self.now,
+            by: self.by.clone(),
         }
     }
 }
@@ -80,11 +87,14 @@ pub struct Merge {
     pub secondary_session: Option<u64>,
     pub proof: Option<LinkProof>,
     pub now: i64,
+    pub by: Audit,
 }
 
 /// Detach `identity` from `primary`; it becomes a standalone user.
 #[derive(Debug, Clone)]
 pub struct Unlink {
+    /// Who asked, for the records in both users' logs.
+    pub by: Audit,
     pub project: ProjectId,
     pub primary: UserId,
     pub identity: IdentityKey,

@@ -13,6 +13,8 @@ pub struct CustomIdChange {
     pub user: UserId,
     pub new: CustomId,
     pub now: i64,
+    /// Who asked, for the audit record written with the change.
+    pub by: crate::audit::Audit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +153,7 @@ mod tests {
             user: u.user.id,
             new: CustomId::parse(new).unwrap(),
             now: 9,
+            by: Default::default(),
         }
     }
 

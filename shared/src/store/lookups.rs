@@ -92,6 +92,7 @@ mod tests {
             identity: steam.clone(),
             primary_session: None,
             now: 2,
+            by: crate::audit::Audit::internal(),
         };
         let store = WriteBetweenReads::new(inner, ConcurrentWrite::Merge(merge));
 

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::attribute::Attribute;
+use crate::audit::{Audit, AuditKind, AuditRecord, LogPage, LogQuery};
 use crate::client::{ClientId, Project, ServerClient};
 use crate::error::{Error, Result};
 use crate::identity::{IdentityKey, ProjectId, UserId};
@@ -35,6 +36,8 @@ struct State {
     api_keys: HashMap<ApiKeyHash, ProjectId>,
     /// `link_with` token ids already used.
     proofs: std::collections::HashSet<String>,
+    /// Every audit record, in the order written.
+    logs: Vec<AuditRecord>,
 }
 
 #[derive(Debug, Default)]
@@ -94,9 +97,17 @@ impl MemoryStore {
             .chain(s.clients.iter().map(|c| format!("client {c:?}")))
             .chain(s.api_keys.iter().map(|k| format!("api key {k:?}")))
             .chain(s.proofs.iter().map(|p| format!("proof {p}")))
+            .chain(s.logs.iter().map(|r| format!("log {r:?}")))
             .collect();
         out.sort();
         out
+    }
+
+    /// Every audit record of `user`, oldest first.
+    pub fn log_of(&self, user: UserId) -> Vec<AuditRecord> {
+        self.lock()
+            .map(|s| s.logs.iter().filter(|r| r.user == user).cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Every uniqueness marker as `(project, identity, owner)`, for invariant checks in tests.
@@ -140,6 +151,7 @@ impl LoginStore for MemoryStore {
                     merged_into: None,
                 },
             );
+            s.logs.push(cmd.created_record(user.id));
             return Ok(LoginOutcome {
                 user,
                 created: true,
@@ -162,8 +174,9 @@ impl LoginStore for MemoryStore {
             let held: Vec<IdentityKey> = stored.identities.iter().cloned().collect();
             check_identity_room(&held, 1)?;
         }
-        if let Some(social) = &cmd.social {
+        if let Some(social) = cmd.social.as_ref().filter(|_| social_owner.is_none()) {
             s.markers.insert((cmd.project, social.clone()), uid);
+            s.logs.push(cmd.attached_record(uid, social));
         }
         let stored = s
             .users
@@ -208,6 +221,7 @@ impl LinkStore for MemoryStore {
         }
         stored.user.updated_at = link.now;
         stored.user.version += 1;
+        s.logs.push(link.record());
         Ok(LinkOutcome::Linked)
     }
 }
@@ -318,6 +332,7 @@ impl State {
             s.user.session_version += 1;
             s.user.version += 1;
         }
+        self.logs.extend(cmd.records(&plan.moved));
         Ok(after)
     }
 }
@@ -343,6 +358,7 @@ impl AccountStore for MemoryStore {
                 primary.user.version += 1;
                 primary.user.updated_at = cmd.now;
                 s.store(&primary);
+                s.logs.push(cmd.record());
                 Ok(primary)
             }
         }
@@ -369,6 +385,7 @@ impl AccountStore for MemoryStore {
         );
         let after = apply_unlink(&primary, cmd);
         s.store(&after);
+        s.logs.extend(cmd.records(standalone.id));
         Ok(Unlinked {
             primary: after,
             standalone: standalone.id,
@@ -393,6 +410,7 @@ impl crate::store::AttributeStore for MemoryStore {
         stored.user.attributes = write.apply(&stored.user.attributes)?;
         stored.user.updated_at = write.now;
         stored.user.version += 1;
+        s.logs.push(write.record(owner));
         Ok(())
     }
 }
@@ -424,17 +442,34 @@ impl crate::store::CustomIdStore for MemoryStore {
         s.markers.insert((cmd.project, new), cmd.user);
         let after = apply_custom_id_change(&user, &plan, cmd);
         s.store(&after);
+        s.logs.push(cmd.record(plan.old.as_ref()));
         Ok(crate::store::CustomIdOutcome::Changed)
     }
 }
 
 impl crate::store::DeleteStore for MemoryStore {
-    async fn delete_user(&self, project: ProjectId, id: UserId) -> Result<()> {
+    async fn delete_user(&self, project: ProjectId, id: UserId, by: &Audit) -> Result<()> {
         let mut s = self.lock()?;
         s.live(project, id).ok_or(Error::NotFound)?;
         s.markers
             .retain(|(p, _), owner| !(*p == project && *owner == id));
         s.users.remove(&id);
+        // The user's log and the logs of the users merged into it, transitively (as dynamo/delete.rs).
+        let mut pending = vec![id];
+        let mut purged = std::collections::HashSet::new();
+        while let Some(user) = pending.pop() {
+            if purged.insert(user) {
+                pending.extend(
+                    s.logs
+                        .iter()
+                        .filter(|r| r.user == user && r.what.kind == AuditKind::Merged)
+                        .filter_map(|r| r.what.other),
+                );
+            }
+        }
+        s.logs.retain(|r| !purged.contains(&r.user));
+        s.logs
+            .push(AuditRecord::deletion(id, project, by, crate::clock::now()));
         Ok(())
     }
 }
@@ -448,6 +483,7 @@ impl crate::store::profile::ProfileStore for MemoryStore {
         let mut found = s.live(cmd.project, cmd.user).ok_or(Error::NotFound)?;
         cmd.apply(&mut found.user)?;
         s.store(&found);
+        s.logs.extend(cmd.records());
         Ok(found)
     }
 }
@@ -472,5 +508,22 @@ impl crate::store::lookups::LookupStore for MemoryStore {
             .filter_map(|id| s.live(project, *id))
             .map(|u| (u.user.id, u.user))
             .collect())
+    }
+}
+
+impl crate::store::AuditLogStore for MemoryStore {
+    async fn user_log(&self, project: ProjectId, user: UserId, q: LogQuery) -> Result<LogPage> {
+        let s = self.lock()?;
+        let mut all: Vec<AuditRecord> = s
+            .logs
+            .iter()
+            .filter(|r| r.user == user && r.project == project)
+            .cloned()
+            .collect();
+        // Newest first, as the table's sort key orders them.
+        all.sort_by(|a, b| b.when.cmp(&a.when));
+        let total = q.with_total.then_some(all.len());
+        let records = all.into_iter().skip(q.start).take(q.limit).collect();
+        Ok(LogPage { records, total })
     }
 }

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use crate::audit::{Audit, LogPage, LogQuery};
 use crate::client::{ClientId, Project, ServerClient};
 use crate::error::{Error, Result};
 use crate::identity::{ExternalAccountId, IdentityKey, ProjectId, Provider, Subject, UserId};
@@ -129,6 +130,8 @@ pub struct SingleLink {
     /// write, so a token ended by `with_logout`, unlink or merge cannot link anything.
     pub session: Option<u64>,
     pub now: i64,
+    /// Who asked, for the audit record written with the link.
+    pub by: Audit,
 }
 
 impl SingleLink {
@@ -140,7 +143,13 @@ impl SingleLink {
             subject: IdentityKey::external_id(id).subject,
             session: None,
             now,
+            by: Audit::internal(),
         }
+    }
+
+    /// The same link, recorded as asked by `by`.
+    pub fn by(self, by: Audit) -> Self {
+        Self { by, ..self }
     }
 
     pub fn identity(&self) -> IdentityKey {
@@ -194,6 +203,8 @@ pub struct AttributeWrite {
     set: Vec<crate::attribute::Attribute>,
     remove: Vec<String>,
     pub now: i64,
+    /// Who asked, for the audit record written with the change.
+    pub by: Audit,
 }
 
 impl AttributeWrite {
@@ -212,7 +223,22 @@ impl AttributeWrite {
             set,
             remove,
             now,
+            by: Audit::internal(),
         }
+    }
+
+    /// The same write, recorded as asked by `by`.
+    pub fn by(self, by: Audit) -> Self {
+        Self { by, ..self }
+    }
+
+    /// The keys it sets or removes, for its audit record (never the values).
+    pub fn keys(&self) -> Vec<String> {
+        self.set
+            .iter()
+            .map(|a| a.key().to_owned())
+            .chain(self.remove.iter().cloned())
+            .collect()
     }
 
     pub fn set(&self) -> &[crate::attribute::Attribute] {
@@ -277,9 +303,25 @@ pub trait DeleteStore: Send + Sync {
     /// the user as read (a concurrent login, link or merge makes it decide again). Afterwards its
     /// IDs are free and every token of the user fails its session check. `NotFound` for an
     /// unknown, merged-away or foreign-project user (a second delete included).
+    ///
+    /// The user's audit log goes with it: only a record of the deletion (when, who, which
+    /// request; nothing about the user) is left.
     fn delete_user(
         &self,
         project: ProjectId,
         id: UserId,
+        by: &Audit,
     ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Reading a user's audit log (`GET /api/v2/users/{id}/logs`).
+pub trait AuditLogStore: Send + Sync {
+    /// The page `query` asks for, newest first; only records of `project` (another project's
+    /// user reads as an empty log).
+    fn user_log(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        query: LogQuery,
+    ) -> impl Future<Output = Result<LogPage>> + Send;
 }

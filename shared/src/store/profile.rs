@@ -7,6 +7,7 @@ use std::future::Future;
 use serde_json::{Map, Value};
 
 use crate::attribute::{AttrType, Attribute, Permission};
+use crate::audit::{Audit, AuditKind, AuditRecord};
 use crate::error::{Error, Result};
 use crate::identity::{Nickname, ProjectId, UserId};
 use crate::user::{Ban, User, UserWithIdentities};
@@ -16,8 +17,10 @@ use crate::user::{Ban, User, UserWithIdentities};
 pub enum BanChange {
     /// Xsolla's ban: replaces any ban the user has.
     Ban(Ban),
-    /// Xsolla's unban and Auth0's `blocked: false`: no ban at all afterwards.
+    /// Xsolla's unban: no ban at all afterwards.
     Lift,
+    /// Auth0's `blocked: false`: as `Lift`, recorded as an unblock.
+    Unblock,
     /// Auth0's `blocked: true`: a ban for good from now, unless one already holds (kept as is).
     Block,
 }
@@ -134,6 +137,8 @@ pub struct ProfileUpdate {
     pub nickname: Option<Option<Nickname>>,
     /// Unix seconds.
     pub now: i64,
+    /// Who asked, for the audit records written with the change.
+    pub by: Audit,
 }
 
 impl ProfileUpdate {
@@ -146,7 +151,41 @@ impl ProfileUpdate {
             user_metadata: None,
             nickname: None,
             now,
+            by: Audit::internal(),
         }
+    }
+
+    /// The same update, recorded as asked by `by`.
+    pub fn by(self, by: Audit) -> Self {
+        Self { by, ..self }
+    }
+
+    /// The audit records written with the update: one for its ban change, one for its metadata
+    /// and nickname (naming the keys it set or removed, never their values).
+    pub fn records(&self) -> Vec<AuditRecord> {
+        let record = |kind| AuditRecord::new(self.user, self.project, kind, &self.by, self.now);
+        let mut records = Vec::new();
+        if let Some(change) = &self.ban {
+            records.push(record(match change {
+                BanChange::Ban(_) => AuditKind::Banned,
+                BanChange::Lift => AuditKind::Unbanned,
+                BanChange::Block => AuditKind::Blocked,
+                BanChange::Unblock => AuditKind::Unblocked,
+            }));
+        }
+        if self.app_metadata.is_some() || self.user_metadata.is_some() || self.nickname.is_some() {
+            let keys = [&self.app_metadata, &self.user_metadata]
+                .into_iter()
+                .flatten()
+                .flat_map(|patch| match patch {
+                    MetadataPatch::Clear => Vec::new(),
+                    MetadataPatch::Merge(entries) => {
+                        entries.iter().map(|(k, _)| k.clone()).collect()
+                    }
+                });
+            records.push(record(AuditKind::MetadataUpdated).keys(keys));
+        }
+        records
     }
 
     /// Whether the update changes anything at all (an empty PATCH writes nothing).
@@ -165,7 +204,7 @@ impl ProfileUpdate {
         match &self.ban {
             None => {}
             Some(BanChange::Ban(ban)) => user.ban = Some(ban.clone()),
-            Some(BanChange::Lift) => user.ban = None,
+            Some(BanChange::Lift | BanChange::Unblock) => user.ban = None,
             Some(BanChange::Block) if was_banned => {}
             Some(BanChange::Block) => {
                 user.ban = Some(Ban {

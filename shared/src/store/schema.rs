@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
 use crate::error::{Error, Result};
@@ -14,8 +14,11 @@ pub const SORT_KEY: &str = "SK";
 /// Unix seconds after which DynamoDB deletes short-lived items (link proofs, idempotency records).
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 pub const BILLING_MODE: &str = "PAY_PER_REQUEST";
+/// The table's stream carries each new item (the events function publishes audit records).
+pub const STREAM_VIEW_TYPE: &str = "NEW_IMAGE";
 
-/// Creates the table (on-demand, string keys, TTL on). An existing table is left as it is.
+/// Creates the table (on-demand, string keys, stream of new images, TTL on). An existing table
+/// is left as it is.
 pub async fn create_table(client: &Client, name: &str) -> Result<()> {
     let attr = |n: &str| {
         AttributeDefinition::builder()
@@ -39,6 +42,13 @@ pub async fn create_table(client: &Client, name: &str) -> Result<()> {
         .attribute_definitions(attr(SORT_KEY)?)
         .key_schema(key(PARTITION_KEY, KeyType::Hash)?)
         .key_schema(key(SORT_KEY, KeyType::Range)?)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(STREAM_VIEW_TYPE))
+                .build()
+                .map_err(Error::internal)?,
+        )
         .send()
         .await;
     match created {

@@ -510,3 +510,44 @@ def test_users_update_bad_metadata_and_unknown_users(mgmt: Auth0, idlink: Idlink
     with pytest.raises(NotFoundError) as info:
         mgmt.users.update("00000000-0000-4000-8000-000000000000", blocked=True)
     assert_auth0_error(info.value, 404, "inexistent_user")
+
+
+# --------------------------------------------------------------------------- users.logs.list
+
+
+def test_users_logs_list_newest_first_and_a_merge_in_both_logs(mgmt: Auth0, idlink: Idlink, creds: dict):
+    primary = idlink.login()
+    steam_id = unique("steam")
+    secondary = idlink.login(social_profile={"platform": "steam", "user_id": steam_id})
+    mgmt.users.identities.link(primary.user_id, provider="server_custom_id", user_id=secondary.custom_id)
+
+    # The SDK sends include_totals=true and pages until a page comes back empty.
+    primary_logs = list(mgmt.users.logs.list(primary.user_id, per_page=1))
+    pager = mgmt.users.logs.list(secondary.user_id)
+    secondary_logs = list(pager)
+
+    assert [log.type for log in primary_logs] == ["user_merged", "user_created"]
+    assert [log.type for log in secondary_logs] == ["user_merged_away", "user_created"]
+    assert pager.response.total == 2
+    merged = primary_logs[0]
+    assert merged.user_id == primary.user_id
+    assert merged.client_id == creds["client_id"]
+    assert merged.details["other_user_id"] == secondary.user_id
+    moved = {(i["provider"], i["user_id"]) for i in merged.details["identities"]}
+    assert moved == {("server_custom_id", secondary.custom_id), ("steam", steam_id)}
+    assert secondary_logs[0].details["identities"] == merged.details["identities"]
+    assert merged.log_id and merged.log_id != primary_logs[1].log_id
+
+
+def test_users_logs_list_needs_a_log_scope(as_token, idlink: Idlink):
+    player = idlink.login()
+    read_users = as_token(idlink.server_token("read:users"))
+    logs_users = as_token(idlink.server_token("read:logs_users"))
+
+    with pytest.raises(ForbiddenError) as info:
+        list(read_users.users.logs.list(player.user_id))
+
+    assert_auth0_error(
+        info.value, 403, "insufficient_scope", "Insufficient scope, expected any of: read:logs, read:logs_users"
+    )
+    assert [log.type for log in logs_users.users.logs.list(player.user_id)] == ["user_created"]

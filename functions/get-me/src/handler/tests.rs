@@ -19,6 +19,7 @@ impl Env {
             social: None,
             end_other_sessions: with_logout,
             now: 1_795_420_800,
+            by: Default::default(),
         };
         let user = self.app.store.login(&cmd).await.unwrap().user;
         self.app
@@ -90,12 +91,7 @@ async fn answers_every_xsolla_field_and_only_visible_attributes() {
         body["identities"],
         json!([{"provider": "server_custom_id", "subject": "p"}])
     );
-    let keys: Vec<&str> = body["attributes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["key"].as_str().unwrap())
-        .collect();
+    let keys = idlink::testing::attribute_keys(&body);
     assert_eq!(keys, ["mine", "public_rank"]);
 }
 

@@ -41,6 +41,7 @@ async fn answers_auth0_shape_to_servers_and_to_the_user_itself() {
         social: Some(idlink::identity::IdentityKey::social("xbox", &json!("1")).unwrap()),
         end_other_sessions: false,
         now: 1_795_420_800,
+        by: Default::default(),
     };
     let user = app.store.login(&cmd).await.unwrap().user;
     let server = seed.server_token(&app.tokens, &[Scope::ReadUsers]);

@@ -105,6 +105,7 @@ async fn an_ended_session_cannot_link() {
         social: None,
         end_other_sessions: true,
         now: 1,
+        by: Default::default(),
     };
     idlink::store::LoginStore::login(&app.store, &relogin)
         .await

@@ -195,6 +195,7 @@ async fn a_merge_between_the_marker_and_the_user_answers_the_new_holder() {
         identity: steam,
         primary_session: None,
         now: 2,
+        by: idlink::audit::Audit::internal(),
     };
     let racing = idlink::function::App {
         store: WriteBetweenReads::new(env.0.app.store, ConcurrentWrite::Merge(merge)),

@@ -46,10 +46,7 @@ async fn form_body_credentials_get_a_verifiable_server_token() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
-    assert_eq!(
-        body["scope"],
-        "users:login users:link read:users update:users update:users_app_metadata delete:users"
-    );
+    assert_eq!(body["scope"], Scope::join(&Scope::ALL));
     assert_eq!(headers["cache-control"], "no-store");
     assert_eq!(headers["pragma"], "no-cache");
     let ctx = app

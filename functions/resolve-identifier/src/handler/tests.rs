@@ -56,6 +56,7 @@ async fn answers_id_and_public_details_only() {
         social: None,
         end_other_sessions: false,
         now: 5,
+        by: Default::default(),
     };
     let linked = idlink::store::LoginStore::login(&app.store, &cmd)
         .await
@@ -69,12 +70,7 @@ async fn answers_id_and_public_details_only() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["id"], linked.id.to_string());
     assert_eq!(body["nickname"], "Linked");
-    let keys: Vec<&str> = body["attributes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["key"].as_str().unwrap())
-        .collect();
+    let keys = idlink::testing::attribute_keys(&body);
     assert_eq!(keys, ["tier"]);
     assert!(
         !body.to_string().contains(ID),
@@ -111,6 +107,7 @@ async fn another_projects_key_or_token_resolves_nothing_here() {
             subject: PartnerIdentifier::parse(ID).unwrap().subject(pepper),
             session: None,
             now: 1,
+            by: Default::default(),
         })
         .await
         .unwrap();

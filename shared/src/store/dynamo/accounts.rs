@@ -132,6 +132,7 @@ impl AccountStore for DynamoStore {
                     "SET updated = :now ADD ver :one".into(),
                     [],
                 )?,
+                self.audit(&cmd.record())?,
             ];
             match self.transact(items).await? {
                 TxOutcome::Done => {
@@ -194,6 +195,9 @@ impl AccountStore for DynamoStore {
                 format!("SET {} ADD sv :one, ver :one", sets.join(", ")),
                 values,
             )?);
+            for record in cmd.records(&plan.moved) {
+                items.push(self.audit(&record)?);
+            }
             let proof_index = items.len();
             if let Some(proof) = &cmd.proof {
                 items.push(self.put(
@@ -236,6 +240,9 @@ impl AccountStore for DynamoStore {
                 format!("SET updated = :now ADD sv :one, ver :one{remove}"),
                 [],
             )?);
+            for record in cmd.records(standalone.id) {
+                items.push(self.audit(&record)?);
+            }
             match self.transact(items).await? {
                 TxOutcome::Done => Ok(Retry::Done(Unlinked {
                     primary: apply_unlink(&primary, cmd),

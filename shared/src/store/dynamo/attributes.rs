@@ -1,15 +1,13 @@
 //! Attribute writes from the studio's server: the user found by its custom ID's uniqueness
-//! marker (one read), then one conditional UpdateItem on its profile that sets and removes the
-//! attributes together. The per-user cap is part of that write's condition, never a prior read.
+//! marker (one read), then one transaction of the conditional update of its profile that sets
+//! and removes the attributes together, and the write's audit record. The per-user cap is part of that write's condition, never a prior read.
 
 use std::collections::HashMap;
-
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
 use super::items::{
     attribute_to_av, is_tombstone, marker_key, n, owner_of, profile_key, s, user_from_item,
 };
-use super::{DynamoStore, LIVE_USER, MAX_ATTEMPTS, backoff, store_error};
+use super::{DynamoStore, LIVE_USER, MAX_ATTEMPTS, TxOutcome, backoff};
 use crate::attribute::Attribute;
 use crate::error::{Error, Result};
 use crate::identity::{IdentityKey, UserId};
@@ -23,7 +21,7 @@ const ROOM_FOR_ALL_AS_NEW: &str = "size(attrs) <= :cap";
 /// The profile is the one read to count its attributes exactly (every write bumps `ver`).
 const VERSION_AS_COUNTED: &str = "ver = :ver";
 
-/// What one UpdateItem did.
+/// What one write did.
 enum Written {
     Done,
     /// The condition failed: read the profile to tell why.
@@ -78,23 +76,22 @@ impl DynamoStore {
             }
             None => {}
         }
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(profile_key(owner)))
-            .update_expression(format!("SET {}{remove} ADD ver :one", sets.join(", ")))
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Written::Done),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(Written::Refused),
-            Err(e) if e.code() == Some("TransactionConflictException") => Ok(Written::Busy),
-            Err(e) => Err(store_error(e)),
-        }
+        // The update and its audit record in one transaction: still one round trip.
+        let items = vec![
+            self.update(
+                profile_key(owner),
+                format!("SET {}{remove} ADD ver :one", sets.join(", ")),
+                &condition,
+                names,
+                values,
+            )?,
+            self.audit(&write.record(owner))?,
+        ];
+        Ok(match self.transact(items).await? {
+            TxOutcome::Done => Written::Done,
+            TxOutcome::ConditionFailed(_) => Written::Refused,
+            TxOutcome::Conflict => Written::Busy,
+        })
     }
 
     /// Who holds the custom ID in the project.

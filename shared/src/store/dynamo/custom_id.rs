@@ -57,6 +57,7 @@ impl DynamoStore {
             "SET custom_id = :cid, updated = :now ADD sv :one, ver :one".into(),
             [(":cid".to_owned(), s(cmd.new.as_str()))],
         )?);
+        items.push(self.audit(&cmd.record(plan.old.as_ref()))?);
         Ok(items)
     }
 }

@@ -76,6 +76,7 @@ impl LinkStore for DynamoStore {
                     values.clone(),
                 )?,
                 self.put(identity_item(link.user, ident, link.now), Some(NEW_ITEM))?,
+                self.audit(&link.record())?,
             ];
             match self.transact(items).await? {
                 TxOutcome::Done => Ok(Retry::Done(LinkOutcome::Linked)),

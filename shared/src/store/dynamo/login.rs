@@ -114,6 +114,7 @@ impl DynamoStore {
             )?,
             self.put(profile_item(&user), Some(NEW_ITEM))?,
             self.put(identity_item(user.id, custom, cmd.now), None)?,
+            self.audit(&cmd.created_record(user.id))?,
         ];
         if let Some(social) = &cmd.social {
             items.push(self.put(
@@ -202,6 +203,7 @@ impl DynamoStore {
                 update.names,
                 values,
             )?,
+            self.audit(&cmd.attached_record(owner, social))?,
         ];
         match self.transact(items).await? {
             // The profile was the one read, so the login's changes to it are known.

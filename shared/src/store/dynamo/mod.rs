@@ -4,6 +4,7 @@
 //! - `USER#<uid>` / `PROFILE`: the user's profile (project, nickname, attributes, versions, times).
 //! - `USER#<uid>` / `IDENT#<provider>#<subject>`: one item per identity, so one Query reads a user.
 //! - `IDENT#<project>#<provider>#<subject>` / `IDENT`: the uniqueness marker → `user_id`.
+//! - `LOG#<uid>` / `<unix seconds>#<log id>`: the user's audit log, one record per change (audit.rs).
 //! - `CLIENT#<client_id>` / `CLIENT`, `PROJECT#<id>` / `PROJECT`.
 //!
 //! Every uniqueness rule is a condition inside the write that creates the item; nothing reads first
@@ -14,6 +15,7 @@
 
 mod accounts;
 mod attributes;
+mod audit;
 mod clients;
 mod custom_id;
 mod delete;
@@ -23,6 +25,8 @@ mod login;
 mod lookups;
 mod profile;
 mod users;
+
+pub use audit::record_from_stream;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -37,7 +41,9 @@ use aws_sdk_dynamodb::types::{
 
 use crate::error::{Error, Result};
 use crate::store::lookups::MAX_KEYS_PER_BATCH;
-use items::{Item, req_s};
+use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use items::{Item, req_s, s};
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -264,6 +270,25 @@ impl DynamoStore {
 // ---- reads ------------------------------------------------------------------------------------
 
 impl DynamoStore {
+    /// One consistent page of the items under partition `pk`, from `start`; `shape` adds what
+    /// the caller asks (a projection, a count, a direction, a limit).
+    async fn query_partition(
+        &self,
+        pk: String,
+        start: Option<Item>,
+        shape: impl FnOnce(QueryFluentBuilder) -> QueryFluentBuilder,
+    ) -> Result<QueryOutput> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true)
+            .set_exclusive_start_key(start);
+        shape(query).send().await.map_err(store_error)
+    }
+
     async fn get(&self, key: Item) -> Result<Option<Item>> {
         let out = self
             .client

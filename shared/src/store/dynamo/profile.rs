@@ -1,7 +1,7 @@
 //! Profile changes from the studio's server (ban, unban, Auth0's PATCH): one consistent Query
 //! reads the user, `store::profile` decides, and one write replaces the changed fields,
 //! conditioned on the version read (`SAME_VERSION`), so a concurrent login, link, merge or
-//! delete makes it decide again from a fresh read.
+//! delete makes it decide again from a fresh read. Its audit records are part of that write.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -63,8 +63,12 @@ impl ProfileStore for DynamoStore {
             let read = found.user.version;
             cmd.apply(&mut found.user)?;
             let (expression, values) = replace_changed_fields(&found.user);
-            let write = self.update_profile_as_read(cmd.user, read, cmd.now, expression, values)?;
-            match self.transact(vec![write]).await? {
+            let mut items =
+                vec![self.update_profile_as_read(cmd.user, read, cmd.now, expression, values)?];
+            for record in cmd.records() {
+                items.push(self.audit(&record)?);
+            }
+            match self.transact(items).await? {
                 TxOutcome::Done => Ok(Retry::Done(found)),
                 TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Retry::Again),
             }

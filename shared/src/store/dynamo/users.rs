@@ -2,7 +2,7 @@
 
 use super::items::{
     BAN_ATTRIBUTES, Item, PROFILE, ban_from_item, get_s, identity_from_item, is_tombstone,
-    marker_key, owner_of, profile_key, req_n, s, user_from_item, user_pk,
+    marker_key, owner_of, profile_key, req_n, user_from_item, user_pk,
 };
 use super::{DynamoStore, store_error};
 use crate::error::{Error, Result};
@@ -14,16 +14,7 @@ impl DynamoStore {
     /// Every item under the user's partition, in one consistent Query (items.rs proves a whole
     /// user fits one page).
     pub(super) async fn partition(&self, id: UserId) -> Result<Vec<Item>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(user_pk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
+        let out = self.query_partition(user_pk(id), None, |q| q).await?;
         if out
             .last_evaluated_key
             .as_ref()
