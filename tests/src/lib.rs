@@ -196,3 +196,37 @@ pub fn status_and_body(resp: lambda_http::Response<lambda_http::Body>) -> (u16, 
     let body = serde_json::from_slice(resp.body().as_ref()).expect("a JSON body");
     (status, body)
 }
+
+/// Serves `$req` with the handler of the routed function named `$function` (its crate a
+/// dev-dependency of this crate), on `$app` (a reference), through the shared skeleton's
+/// [`idlink::function::answer`]: the response the function gives in Lambda. One list of every
+/// routed function for the suites that drive them all (hostile input, the OpenAPI exchanges).
+#[macro_export]
+macro_rules! serve {
+    ($function:expr, $app:expr, $req:expr) => {{
+        macro_rules! call {
+            ($krate:ident) => {
+                ::idlink::function::answer::<$krate::Family>($krate::handler::handle($app, $req))
+                    .await
+            };
+        }
+        match $function {
+            "oauth-token" => call!(oauth_token),
+            "jwks" => call!(jwks),
+            "openapi" => call!(openapi),
+            "auth-custom-id" => call!(auth_custom_id),
+            "link-external-id" => call!(link_external_id),
+            "get-me" => call!(get_me),
+            "link-identifier" => call!(link_identifier),
+            "resolve-identifier" => call!(resolve_identifier),
+            "get-user" => call!(get_user),
+            "link-identity" => call!(link_identity),
+            "unlink-identity" => call!(unlink_identity),
+            "write-attributes" => call!(write_attributes),
+            "change-custom-id" => call!(change_custom_id),
+            "delete-user" => call!(delete_user),
+            "delete-user-xsolla" => call!(delete_user_xsolla),
+            other => panic!("no routed function {other}"),
+        }
+    }};
+}

@@ -438,6 +438,7 @@ fn declared_secrets() -> Vec<(&'static str, &'static [Material])> {
     vec![
         ("OauthTokenFunction", oauth_token::SECRETS),
         ("JwksFunction", jwks::SECRETS),
+        ("OpenapiFunction", openapi::SECRETS),
         ("AuthCustomIdFunction", auth_custom_id::SECRETS),
         ("LinkExternalIdFunction", link_external_id::SECRETS),
         ("GetMeFunction", get_me::SECRETS),
@@ -549,6 +550,8 @@ fn only_the_functions_that_sign_hold_the_private_keys_and_only_partners_the_pepp
     // signer without the private keys answers 500 there).
     let signers = ["OauthTokenFunction", "AuthCustomIdFunction"];
     let partners = ["LinkIdentifierFunction", "ResolveIdentifierFunction"];
+    // Serves a document compiled into it: no key set at all.
+    let keyless = ["OpenapiFunction"];
     for (function, secrets) in declared_secrets() {
         assert_eq!(
             secrets.contains(&Material::SigningKeys),
@@ -557,7 +560,7 @@ fn only_the_functions_that_sign_hold_the_private_keys_and_only_partners_the_pepp
         );
         assert_eq!(
             secrets.contains(&Material::PublicKeys),
-            !signers.contains(&function),
+            !signers.contains(&function) && !keyless.contains(&function),
             "{function}"
         );
         assert_eq!(
@@ -696,4 +699,16 @@ async fn delete_user_is_one_query_and_one_transaction_and_its_policies_are_exact
             ],
         );
     }
+}
+
+/// openapi serves the document compiled into it: no DynamoDB action, no secret, no key set.
+#[tokio::test]
+async fn openapi_reads_nothing_and_its_policy_grants_nothing() {
+    assert!(granted("OpenapiFunction").is_empty());
+    assert!(openapi::SECRETS.is_empty());
+    let keys = idlink::config::load_keys(openapi::SECRETS, None)
+        .await
+        .unwrap();
+    assert!(!keys.can_sign());
+    assert_eq!(keys.jwks_json(), r#"{"keys":[]}"#);
 }

@@ -1,6 +1,7 @@
 //! template.yaml and the code must not drift apart: the table the tests create (through the real
 //! `create_table`, described back by the local DynamoDB API) must be the table the template
-//! deploys, and every function and route the workspace serves locally must be deployed.
+//! deploys, every function and route the workspace serves locally must be deployed, and the
+//! OpenAPI document (docs/openapi.yaml) must describe exactly those routes.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
@@ -144,6 +145,33 @@ fn every_function_and_route_is_deployed() {
         .collect();
     assert_eq!(deployed_binaries, crates);
     assert_eq!(deployed_routes, cargo);
+}
+
+/// docs/openapi.yaml documents exactly the routes served: its paths and methods are the routes
+/// of Cargo.toml's router, which `every_function_and_route_is_deployed` holds equal to the
+/// template's. A new endpoint without its entry in the document (or an entry left behind by a
+/// removed one) fails here.
+#[test]
+fn the_openapi_document_has_exactly_the_routed_paths_and_methods() {
+    let text = std::fs::read_to_string(root().join("docs/openapi.yaml")).unwrap();
+    let doc: Value = serde_yaml::from_str(&text).unwrap();
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_mapping().unwrap() {
+        for (method, _) in item.as_mapping().unwrap() {
+            let method = method.as_str().unwrap();
+            if METHODS.contains(&method) {
+                documented.insert((method.to_uppercase(), path.as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    let routed: BTreeSet<(String, String)> = toml_like::routes(&root().join("Cargo.toml"))
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    assert_eq!(documented, routed);
 }
 
 /// Reads `[workspace.metadata.lambda.watch.router]` without a TOML dependency: its lines are
