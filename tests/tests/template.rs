@@ -174,6 +174,52 @@ fn the_openapi_document_has_exactly_the_routed_paths_and_methods() {
     assert_eq!(documented, routed);
 }
 
+/// The document's `Identifier` pattern refuses exactly what `check_text` refuses beside the
+/// lengths: control characters (`char::is_control`, Unicode Cc) and the format characters of
+/// `FORMAT_CHARACTERS`; its length bounds are the identifiers' own.
+#[test]
+fn the_openapi_identifier_pattern_is_the_codes_character_rule() {
+    use idlink::identity::{CustomId, ExternalAccountId, FORMAT_CHARACTERS, Subject};
+    let text = std::fs::read_to_string(root().join("docs/openapi.yaml")).unwrap();
+    let doc: Value = serde_yaml::from_str(&text).unwrap();
+    let identifier = &doc["components"]["schemas"]["Identifier"];
+    // Cc is exactly U+0000–U+001F and U+007F–U+009F.
+    let control: Vec<u32> = (0..=0x10FFFF)
+        .filter_map(char::from_u32)
+        .filter(|c| c.is_control())
+        .map(u32::from)
+        .collect();
+    let expected_control: Vec<u32> = (0..=0x1F).chain(0x7F..=0x9F).collect();
+    assert_eq!(control, expected_control);
+    // BMP characters as `\uXXXX` (ECMA-262 and Python alike), others as themselves.
+    let one = |c: char| {
+        if u32::from(c) <= 0xFFFF {
+            format!("\\u{:04x}", u32::from(c))
+        } else {
+            c.to_string()
+        }
+    };
+    let format: String = FORMAT_CHARACTERS
+        .iter()
+        .map(|&(lo, hi)| {
+            if lo == hi {
+                one(lo)
+            } else {
+                format!("{}-{}", one(lo), one(hi))
+            }
+        })
+        .collect();
+    assert_eq!(CustomId::MAX_CHARS, ExternalAccountId::MAX_CHARS);
+    assert_eq!(CustomId::MAX_CHARS, Subject::MAX_CHARS);
+    let max = CustomId::MAX_CHARS;
+    assert_eq!(
+        identifier["pattern"].as_str().unwrap(),
+        format!("^[^\\x00-\\x1f\\x7f-\\x9f{format}]{{1,{max}}}$")
+    );
+    assert_eq!(identifier["maxLength"].as_u64(), Some(max as u64));
+    assert_eq!(identifier["minLength"].as_u64(), Some(1));
+}
+
 /// Reads `[workspace.metadata.lambda.watch.router]` without a TOML dependency: its lines are
 /// `"/path" = [{ method = "GET", function = "name" }, …]`.
 mod toml_like {
