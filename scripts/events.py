@@ -85,6 +85,9 @@ write("oauth-token", "400-unknown-scope", event("POST", T, headers=FORM,
 # jwks
 write("jwks", "200-key-set", event("GET", "/.well-known/jwks.json"))
 
+# openapi
+write("openapi", "200-document", event("GET", "/openapi.json"))
+
 # auth-custom-id
 L = "/users/login/server_custom_id"
 sample = {

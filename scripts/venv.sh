@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Ensure .venv holds the local tooling: moto (DynamoDB API server) and cfn-lint;
+# Ensure .venv holds the local tooling: moto (DynamoDB API server), cfn-lint, openapi-core (the
+# OpenAPI exchange test, tests/tests/openapi.rs) and schemathesis (the fuzzing of make test);
 # with --with-cargo-lambda also cargo-lambda. Idempotent: does nothing when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,8 @@ done
 VENV=.venv
 pkgs=()
 [[ -x $VENV/bin/moto_server && -x $VENV/bin/cfn-lint ]] || pkgs+=('moto[server]>=5,<6' 'cfn-lint>=1,<2')
+[[ -x $VENV/bin/schemathesis ]] && "$VENV/bin/python" -c 'import openapi_core' 2>/dev/null ||
+  pkgs+=('openapi-core>=0.19,<0.20' 'schemathesis>=4,<5')
 if ((with_cargo_lambda)) && [[ ! -x $VENV/bin/cargo-lambda ]]; then
   pkgs+=('cargo-lambda>=1.9,<1.10')
 fi

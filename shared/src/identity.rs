@@ -32,7 +32,7 @@ fn check_text(field: &str, value: &str, max_chars: usize, max_bytes: usize) -> R
 /// isolates, zero-width characters, the BOM, tags. A table of 21 ranges rather than a
 /// general-category crate, whose table of every category would add ~40 KB to each binary; a
 /// test holds it to `unicode-properties` over every code point.
-const FORMAT_CHARACTERS: [(char, char); 21] = [
+pub const FORMAT_CHARACTERS: [(char, char); 21] = [
     ('\u{ad}', '\u{ad}'),
     ('\u{600}', '\u{605}'),
     ('\u{61c}', '\u{61c}'),

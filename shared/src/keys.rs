@@ -316,6 +316,22 @@ impl KeySet {
         })
     }
 
+    /// No key at all, for a function that reads no key material (openapi): it signs nothing
+    /// and verifies no token, and publishes an empty set.
+    pub fn none() -> Self {
+        Self {
+            signing: SigningKey {
+                kid: String::new(),
+                alg: KeyAlg::ES256,
+                pair: None,
+                rng: SystemRandom::new(),
+            },
+            verifying: Vec::new(),
+            jwks_json: json!({ "keys": [] }).to_string(),
+            pepper: None,
+        }
+    }
+
     /// The set with the partner pepper (its own material, read only by the partner functions).
     pub fn with_pepper(mut self, pepper: Pepper) -> Self {
         self.pepper = Some(pepper);

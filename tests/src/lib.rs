@@ -238,3 +238,44 @@ pub fn partner_link(
         by: Default::default(),
     }
 }
+
+/// Serves `$req` with the handler of the routed function named `$function` (its crate a
+/// dev-dependency of this crate), on `$app` (a reference), through the shared skeleton's
+/// [`idlink::function::answer`]: the response the function gives in Lambda. One list of every
+/// routed function for the suites that drive them all (hostile input, the OpenAPI exchanges).
+#[macro_export]
+macro_rules! serve {
+    ($function:expr, $app:expr, $req:expr) => {{
+        macro_rules! call {
+            ($krate:ident) => {
+                ::idlink::function::answer::<$krate::Family>($krate::handler::handle($app, $req))
+                    .await
+            };
+        }
+        match $function {
+            "oauth-token" => call!(oauth_token),
+            "jwks" => call!(jwks),
+            "openapi" => call!(openapi),
+            "auth-custom-id" => call!(auth_custom_id),
+            "link-external-id" => call!(link_external_id),
+            "get-me" => call!(get_me),
+            "link-identifier" => call!(link_identifier),
+            "resolve-identifier" => call!(resolve_identifier),
+            "get-user" => call!(get_user),
+            "link-identity" => call!(link_identity),
+            "unlink-identity" => call!(unlink_identity),
+            "write-attributes" => call!(write_attributes),
+            "change-custom-id" => call!(change_custom_id),
+            "delete-user" => call!(delete_user),
+            "delete-user-xsolla" => call!(delete_user_xsolla),
+            "ban-user" => call!(ban_user),
+            "unban-user" => call!(unban_user),
+            "update-user" => call!(update_user),
+            "linking-info" => call!(linking_info),
+            "list-users" => call!(list_users),
+            "attributes-by-custom-id" => call!(attributes_by_custom_id),
+            "user-logs" => call!(user_logs),
+            other => panic!("no routed function {other}"),
+        }
+    }};
+}

@@ -4,7 +4,7 @@
 //! every refusal in its family's envelope; a refused request writes nothing.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use idlink::function::{App, answer};
+use idlink::function::App;
 use std::collections::HashMap;
 
 use idlink::store::memory::MemoryStore;
@@ -20,6 +20,7 @@ enum Family {
     Xsolla,
     Partner,
     Auth0,
+    /// No refusal at all (a public document: the key set, the OpenAPI document).
     Jwks,
 }
 
@@ -39,6 +40,22 @@ struct Target {
     good_body: &'static str,
     /// A path parameter value the handler accepts, per entry of `path_params` (template).
     good_path: &'static [&'static str],
+}
+
+/// A public GET without credentials, parameters or body (the key set, the OpenAPI document): it
+/// answers 200 to anything.
+const fn public_document(function: &'static str) -> Target {
+    Target {
+        function,
+        family: Family::Jwks,
+        method: "GET",
+        path_params: &[],
+        fields: &[],
+        query: &[],
+        creds: &[],
+        good_body: "",
+        good_path: &[],
+    }
 }
 
 const TARGETS: &[Target] = &[
@@ -64,17 +81,8 @@ const TARGETS: &[Target] = &[
         good_body: r#"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}&subject_token=${USER_TOKEN}&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"#,
         good_path: &[],
     },
-    Target {
-        function: "jwks",
-        family: Family::Jwks,
-        method: "GET",
-        path_params: &[],
-        fields: &[],
-        query: &[],
-        creds: &[],
-        good_body: "",
-        good_path: &[],
-    },
+    public_document("jwks"),
+    public_document("openapi"),
     Target {
         function: "auth-custom-id",
         family: Family::Xsolla,
@@ -628,35 +636,7 @@ async fn run(target: Target, case: &Case) -> Outcome {
     let before = store.fingerprint();
     // One App serves every handler: the shared skeleton is what each function runs in Lambda.
     let app = App { store, tokens };
-    macro_rules! call {
-        ($krate:ident) => {
-            answer::<$krate::Family>($krate::handler::handle(&app, &req)).await
-        };
-    }
-    let resp = match target.function {
-        "oauth-token" => call!(oauth_token),
-        "jwks" => call!(jwks),
-        "auth-custom-id" => call!(auth_custom_id),
-        "link-external-id" => call!(link_external_id),
-        "get-me" => call!(get_me),
-        "link-identifier" => call!(link_identifier),
-        "resolve-identifier" => call!(resolve_identifier),
-        "get-user" => call!(get_user),
-        "link-identity" => call!(link_identity),
-        "unlink-identity" => call!(unlink_identity),
-        "write-attributes" => call!(write_attributes),
-        "change-custom-id" => call!(change_custom_id),
-        "delete-user" => call!(delete_user),
-        "delete-user-xsolla" => call!(delete_user_xsolla),
-        "ban-user" => call!(ban_user),
-        "unban-user" => call!(unban_user),
-        "update-user" => call!(update_user),
-        "linking-info" => call!(linking_info),
-        "list-users" => call!(list_users),
-        "attributes-by-custom-id" => call!(attributes_by_custom_id),
-        "user-logs" => call!(user_logs),
-        other => panic!("no target {other}"),
-    };
+    let resp = idlink_tests::serve!(target.function, &app, &req);
     let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
     Outcome {
         status: status.as_u16(),
@@ -761,6 +741,7 @@ fn target(function: &str) -> Target {
 hostile! {
     oauth_token_is_boring => "oauth-token",
     jwks_is_boring => "jwks",
+    openapi_is_boring => "openapi",
     auth_custom_id_is_boring => "auth-custom-id",
     link_external_id_is_boring => "link-external-id",
     get_me_is_boring => "get-me",

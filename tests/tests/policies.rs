@@ -462,6 +462,7 @@ fn declared_secrets() -> Vec<(&'static str, &'static [Material])> {
     vec![
         ("OauthTokenFunction", oauth_token::SECRETS),
         ("JwksFunction", jwks::SECRETS),
+        ("OpenapiFunction", openapi::SECRETS),
         ("AuthCustomIdFunction", auth_custom_id::SECRETS),
         ("LinkExternalIdFunction", link_external_id::SECRETS),
         ("GetMeFunction", get_me::SECRETS),
@@ -584,14 +585,19 @@ fn only_the_functions_that_sign_hold_the_private_keys_and_only_partners_the_pepp
     // signer without the private keys answers 500 there).
     let signers = ["OauthTokenFunction", "AuthCustomIdFunction"];
     let partners = ["LinkIdentifierFunction", "ResolveIdentifierFunction"];
+    // Serves a document compiled into it: no key set at all.
+    let keyless = ["OpenapiFunction"];
     for (function, secrets) in declared_secrets() {
         assert_eq!(
             secrets.contains(&Material::SigningKeys),
             signers.contains(&function),
             "{function}"
         );
-        // Every HTTP function verifies tokens; the stream-fed events function takes none.
-        let verifies = !signers.contains(&function) && function != "EventsFunction";
+        // Every HTTP function verifies tokens but the document's; the stream-fed events
+        // function takes none.
+        let verifies = !signers.contains(&function)
+            && !keyless.contains(&function)
+            && function != "EventsFunction";
         assert_eq!(
             secrets.contains(&Material::PublicKeys),
             verifies,
@@ -895,4 +901,16 @@ async fn xsolla_lookups_read_100_keys_a_call_and_their_policies_are_exact() {
         // 250 markers in calls of 100, 100 and 50, then the 250 profiles the same way.
         &[(all, &[batch; 6]), (no_id, &[batch])],
     );
+}
+
+/// openapi serves the document compiled into it: no DynamoDB action, no secret, no key set.
+#[tokio::test]
+async fn openapi_reads_nothing_and_its_policy_grants_nothing() {
+    assert!(granted("OpenapiFunction").is_empty());
+    assert!(openapi::SECRETS.is_empty());
+    let keys = idlink::config::load_keys(openapi::SECRETS, None)
+        .await
+        .unwrap();
+    assert!(!keys.can_sign());
+    assert_eq!(keys.jwks_json(), r#"{"keys":[]}"#);
 }

@@ -1,6 +1,7 @@
 //! template.yaml and the code must not drift apart: the table the tests create (through the real
 //! `create_table`, described back by the local DynamoDB API) must be the table the template
-//! deploys, and every function and route the workspace serves locally must be deployed.
+//! deploys, every function and route the workspace serves locally must be deployed, and the
+//! OpenAPI document (docs/openapi.yaml) must describe exactly those routes.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
@@ -159,6 +160,79 @@ fn every_function_and_route_is_deployed() {
         .collect();
     assert_eq!(deployed_binaries, crates);
     assert_eq!(deployed_routes, cargo);
+}
+
+/// docs/openapi.yaml documents exactly the routes served: its paths and methods are the routes
+/// of Cargo.toml's router, which `every_function_and_route_is_deployed` holds equal to the
+/// template's. A new endpoint without its entry in the document (or an entry left behind by a
+/// removed one) fails here.
+#[test]
+fn the_openapi_document_has_exactly_the_routed_paths_and_methods() {
+    let text = std::fs::read_to_string(root().join("docs/openapi.yaml")).unwrap();
+    let doc: Value = serde_yaml::from_str(&text).unwrap();
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_mapping().unwrap() {
+        for (method, _) in item.as_mapping().unwrap() {
+            let method = method.as_str().unwrap();
+            if METHODS.contains(&method) {
+                documented.insert((method.to_uppercase(), path.as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    let routed: BTreeSet<(String, String)> = toml_like::routes(&root().join("Cargo.toml"))
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    assert_eq!(documented, routed);
+}
+
+/// The document's `Identifier` pattern refuses exactly what `check_text` refuses beside the
+/// lengths: control characters (`char::is_control`, Unicode Cc) and the format characters of
+/// `FORMAT_CHARACTERS`; its length bounds are the identifiers' own.
+#[test]
+fn the_openapi_identifier_pattern_is_the_codes_character_rule() {
+    use idlink::identity::{CustomId, ExternalAccountId, FORMAT_CHARACTERS, Subject};
+    let text = std::fs::read_to_string(root().join("docs/openapi.yaml")).unwrap();
+    let doc: Value = serde_yaml::from_str(&text).unwrap();
+    let identifier = &doc["components"]["schemas"]["Identifier"];
+    // Cc is exactly U+0000–U+001F and U+007F–U+009F.
+    let control: Vec<u32> = (0..=0x10FFFF)
+        .filter_map(char::from_u32)
+        .filter(|c| c.is_control())
+        .map(u32::from)
+        .collect();
+    let expected_control: Vec<u32> = (0..=0x1F).chain(0x7F..=0x9F).collect();
+    assert_eq!(control, expected_control);
+    // BMP characters as `\uXXXX` (ECMA-262 and Python alike), others as themselves.
+    let one = |c: char| {
+        if u32::from(c) <= 0xFFFF {
+            format!("\\u{:04x}", u32::from(c))
+        } else {
+            c.to_string()
+        }
+    };
+    let format: String = FORMAT_CHARACTERS
+        .iter()
+        .map(|&(lo, hi)| {
+            if lo == hi {
+                one(lo)
+            } else {
+                format!("{}-{}", one(lo), one(hi))
+            }
+        })
+        .collect();
+    assert_eq!(CustomId::MAX_CHARS, ExternalAccountId::MAX_CHARS);
+    assert_eq!(CustomId::MAX_CHARS, Subject::MAX_CHARS);
+    let max = CustomId::MAX_CHARS;
+    assert_eq!(
+        identifier["pattern"].as_str().unwrap(),
+        format!("^[^\\x00-\\x1f\\x7f-\\x9f{format}]{{1,{max}}}$")
+    );
+    assert_eq!(identifier["maxLength"].as_u64(), Some(max as u64));
+    assert_eq!(identifier["minLength"].as_u64(), Some(1));
 }
 
 /// Reads `[workspace.metadata.lambda.watch.router]` without a TOML dependency: its lines are

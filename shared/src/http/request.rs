@@ -182,6 +182,22 @@ pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Bod
     resp
 }
 
+/// `200` with a public JSON document any cache may keep for five minutes (the key set, the
+/// OpenAPI document): short enough that a change is seen well before it matters.
+pub fn public_json(body: &str) -> Response<Body> {
+    let mut resp = Response::new(Body::Text(body.to_owned()));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    resp
+}
+
 /// `204 No Content`: done, nothing to say.
 pub fn no_content() -> Response<Body> {
     let mut resp = Response::new(Body::Empty);
