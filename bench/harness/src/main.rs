@@ -133,6 +133,7 @@ async fn bench(opts: Opts) -> Result<(), Error> {
     };
     let subjects = subjects(&opts)?;
     let subjects = only(subjects, &opts.only)?;
+    check_built(&subjects)?;
 
     eprintln!(
         "==> cold starts: {} binaries × {} runs, interleaved (one discarded warm-up round)",
@@ -386,12 +387,16 @@ fn subjects(opts: &Opts) -> Result<Vec<Subject>, Error> {
         event_name: login_name,
         extra_env: vec![("IDLINK_TRUST_SYSTEM_ROOTS".into(), "1".into())],
     });
-    for s in &out {
-        if !s.binary.exists() {
-            return Err(format!("{} is missing: build it first", s.binary.display()).into());
-        }
-    }
     Ok(out)
+}
+
+/// Every subject measured must have been built (checked after `--only`, so that a subset run
+/// needs only its own binaries).
+fn check_built(subjects: &[Subject]) -> Result<(), Error> {
+    match subjects.iter().find(|s| !s.binary.exists()) {
+        Some(s) => Err(format!("{} is missing: build it first", s.binary.display()).into()),
+        None => Ok(()),
+    }
 }
 
 /// Returning logins through the handler, request parsing from the API Gateway event included.
