@@ -1,7 +1,7 @@
 .DEFAULT_GOAL := help
 SHELL := bash
 
-.PHONY: help run test bench lint fmt clean-local
+.PHONY: help run test bench package lint fmt clean-local
 
 help: ## list targets
 	@echo "idlink targets:"
@@ -15,6 +15,9 @@ test: ## fmt check, clippy, tests against a local moto, cfn-lint (what CI runs)
 
 bench: ## cold starts, CPU, round trips, memory, size, throughput vs hello-world (docs/performance.md)
 	bash bench/run.sh
+
+package: ## build every function for arm64 with sam build (.aws-sam/build/*/bootstrap; PACKAGE=JwksFunction for one)
+	bash scripts/package.sh
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check

@@ -6,6 +6,9 @@
 #
 # Environment: RUNS (cold starts per binary, default 30), BENCH_LOAD=0 to skip the 20 s load
 # through make run (it builds and starts the whole `make run` stack: a debug build, cargo lambda).
+# FUNCTIONS="auth-custom-id jwks": an experiment's run: build and measure only these functions
+# beside hello-world (the AWS-example, criterion and the load are skipped), so that trying a
+# profile or feature change costs one or two release builds instead of every function's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -16,10 +19,16 @@ BENCH_LOAD=${BENCH_LOAD:-1}
 out=target/bench
 mkdir -p "$out" "$LOCAL_DIR"
 
+FUNCTIONS=${FUNCTIONS:-}
 functions=()
-for dir in functions/*/; do
-  [[ -f $dir/Cargo.toml ]] && functions+=("$(basename "$dir")")
-done
+if [[ -n $FUNCTIONS ]]; then
+  read -ra functions <<<"$FUNCTIONS"
+  BENCH_LOAD=0
+else
+  for dir in functions/*/; do
+    [[ -f $dir/Cargo.toml ]] && functions+=("$(basename "$dir")")
+  done
+fi
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
 
@@ -31,16 +40,22 @@ grep -q "AWS_LC_SYS_NO_JITTER_ENTROPY': '1'" target/release/build/aws-lc-sys-*/o
   die "aws-lc-sys was not built with AWS_LC_SYS_NO_JITTER_ENTROPY=1 (see .cargo/config.toml)"
 
 log "release build: references (own workspace and target dir: default SDK features, aws-config, jitter entropy)"
+references=()
+[[ -n $FUNCTIONS ]] && references=(-p hello-world)
 (cd bench/references &&
-  AWS_LC_SYS_NO_JITTER_ENTROPY=0 CARGO_TARGET_DIR="$PWD/../../target/references" cargo build --release --locked)
-grep -q "AWS_LC_SYS_NO_JITTER_ENTROPY': '0'" target/references/release/build/aws-lc-sys-*/output ||
-  die "the AWS-example's aws-lc-sys was not built with jitter entropy"
+  AWS_LC_SYS_NO_JITTER_ENTROPY=0 CARGO_TARGET_DIR="$PWD/../../target/references" cargo build --release --locked "${references[@]}")
+if [[ -z $FUNCTIONS ]]; then
+  grep -q "AWS_LC_SYS_NO_JITTER_ENTROPY': '0'" target/references/release/build/aws-lc-sys-*/output ||
+    die "the AWS-example's aws-lc-sys was not built with jitter entropy"
+fi
 
 log "release build: harness"
 cargo build --release -p idlink-bench
 
-log "criterion: handler CPU with the in-memory store"
-cargo bench -p idlink-bench --bench handlers -- --noplot
+if [[ -z $FUNCTIONS ]]; then
+  log "criterion: handler CPU with the in-memory store"
+  cargo bench -p idlink-bench --bench handlers -- --noplot
+fi
 
 bash scripts/venv.sh
 log "starting the local DynamoDB API"
@@ -62,7 +77,12 @@ if [[ $BENCH_LOAD == 1 ]]; then
   load_args=(--load "$out/load.json")
 fi
 
+only_args=()
+if [[ -n $FUNCTIONS ]]; then
+  only_args=(--only "$(IFS=,; echo "${functions[*]}")")
+fi
+
 log "harness: $RUNS cold starts per binary, interleaved"
 target/release/idlink-bench run --root "$PWD" --functions target/release \
   --references target/references/release --keys "$PWD/$out/keys.json" \
-  --moto "http://127.0.0.1:$port" --runs "$RUNS" "${load_args[@]}"
+  --moto "http://127.0.0.1:$port" --runs "$RUNS" "${load_args[@]}" "${only_args[@]}"

@@ -133,12 +133,14 @@ async fn bench(opts: Opts) -> Result<(), Error> {
     };
     let subjects = subjects(&opts)?;
     let subjects = only(subjects, &opts.only)?;
+    check_built(&subjects)?;
 
     eprintln!(
         "==> cold starts: {} binaries × {} runs, interleaved (one discarded warm-up round)",
         subjects.len(),
         opts.runs
     );
+    let packaged = logical_ids(&std::fs::read_to_string(root.join("template.yaml"))?);
     let mut results: Vec<SubjectResult> = subjects
         .iter()
         .map(|s| SubjectResult {
@@ -146,6 +148,12 @@ async fn bench(opts: Opts) -> Result<(), Error> {
             kind: s.kind,
             event: s.event_name.clone(),
             size_bytes: std::fs::metadata(&s.binary).map(|m| m.len()).unwrap_or(0),
+            arm64_bootstrap_bytes: packaged
+                .get(&s.name)
+                .and_then(|id| {
+                    std::fs::metadata(root.join(".aws-sam/build").join(id).join("bootstrap")).ok()
+                })
+                .map(|m| m.len()),
             cold_runs: Vec::new(),
             rss_runs: Vec::new(),
             failures: Vec::new(),
@@ -391,12 +399,33 @@ fn subjects(opts: &Opts) -> Result<Vec<Subject>, Error> {
         event_name: login_name,
         extra_env: vec![("IDLINK_TRUST_SYSTEM_ROOTS".into(), "1".into())],
     });
-    for s in &out {
-        if !s.binary.exists() {
-            return Err(format!("{} is missing: build it first", s.binary.display()).into());
+    Ok(out)
+}
+
+/// Function (the `Binary` of its build properties) → the template's logical ID, which names its
+/// directory under `.aws-sam/build/` after `make package`.
+fn logical_ids(template: &str) -> HashMap<String, String> {
+    let mut ids = HashMap::new();
+    let mut resource = None;
+    for line in template.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let text = line.trim();
+        if indent == 2 && text.ends_with(':') && !text.starts_with('#') {
+            resource = Some(text.trim_end_matches(':').to_owned());
+        } else if let (Some(binary), Some(id)) = (text.strip_prefix("Binary:"), &resource) {
+            ids.insert(binary.trim().to_owned(), id.clone());
         }
     }
-    Ok(out)
+    ids
+}
+
+/// Every subject measured must have been built (checked after `--only`, so that a subset run
+/// needs only its own binaries).
+fn check_built(subjects: &[Subject]) -> Result<(), Error> {
+    match subjects.iter().find(|s| !s.binary.exists()) {
+        Some(s) => Err(format!("{} is missing: build it first", s.binary.display()).into()),
+        None => Ok(()),
+    }
 }
 
 /// Returning logins through the handler, request parsing from the API Gateway event included.
@@ -491,6 +520,23 @@ fn machine() -> HashMap<&'static str, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packaged_functions_are_found_by_their_logical_id() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let ids = logical_ids(&std::fs::read_to_string(root.join("template.yaml")).unwrap());
+        assert_eq!(ids.get("jwks").map(String::as_str), Some("JwksFunction"));
+        assert_eq!(
+            ids.get("auth-custom-id").map(String::as_str),
+            Some("AuthCustomIdFunction")
+        );
+        let functions = std::fs::read_dir(root.join("functions")).unwrap().count();
+        assert_eq!(
+            ids.len(),
+            functions,
+            "every function has a logical ID: {ids:?}"
+        );
+    }
 
     #[test]
     fn the_references_build_with_the_release_profile_that_deploys() {

@@ -14,6 +14,8 @@ pub struct SubjectResult {
     pub kind: Kind,
     pub event: String,
     pub size_bytes: u64,
+    /// The arm64 `bootstrap` that `make package` built for this function, if present.
+    pub arm64_bootstrap_bytes: Option<u64>,
     pub cold_runs: Vec<ColdRun>,
     pub rss_runs: Vec<ColdRun>,
     pub failures: Vec<String>,
@@ -273,6 +275,20 @@ pub fn rows(
             row = row.budget("≤ 10×", ratio <= 10.0);
         }
         rows.push(row);
+    }
+    for r in results
+        .iter()
+        .filter(|r| idlink(r) && r.name != SYSTEM_ROOTS_VARIANT)
+    {
+        let value = match r.arm64_bootstrap_bytes {
+            Some(b) => format!("{:.2} MiB", b as f64 / 1048576.0),
+            None => "not packaged (make package)".into(),
+        };
+        rows.push(Row::new(
+            "arm64 bootstrap size (make package)",
+            &r.name,
+            value,
+        ));
     }
     for c in cpu {
         let case = Case::parse(c.case).expect("case");
