@@ -301,18 +301,6 @@ impl Tables {
         self.made.set(self.made.get() + 1);
         let name = format!("{}-{}", self.prefix, self.made.get());
         idlink::store::schema::create_table(&self.client, &name).await?;
-        // No function measured here reads the stream, and moto keeps every stream record of
-        // every table it has served (grown past 20 GB in the RSS phase and OOM-killed).
-        self.client
-            .update_table()
-            .table_name(&name)
-            .stream_specification(
-                aws_sdk_dynamodb::types::StreamSpecification::builder()
-                    .stream_enabled(false)
-                    .build()?,
-            )
-            .send()
-            .await?;
         self.current.replace(Some(name.clone()));
         Ok(DynamoStore::new(self.client.clone(), name))
     }
