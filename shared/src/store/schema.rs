@@ -20,6 +20,12 @@ pub const STREAM_VIEW_TYPE: &str = "NEW_IMAGE";
 /// Creates the table (on-demand, string keys, stream of new images, TTL on). An existing table
 /// is left as it is.
 pub async fn create_table(client: &Client, name: &str) -> Result<()> {
+    create_table_with(client, name, true).await
+}
+
+/// As [`create_table`], with the stream only if `stream` (the benchmark's tables have none:
+/// nothing there reads it, and the local DynamoDB API keeps every record of a stream).
+pub async fn create_table_with(client: &Client, name: &str, stream: bool) -> Result<()> {
     let attr = |n: &str| {
         AttributeDefinition::builder()
             .attribute_name(n)
@@ -42,12 +48,16 @@ pub async fn create_table(client: &Client, name: &str) -> Result<()> {
         .attribute_definitions(attr(SORT_KEY)?)
         .key_schema(key(PARTITION_KEY, KeyType::Hash)?)
         .key_schema(key(SORT_KEY, KeyType::Range)?)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::from(STREAM_VIEW_TYPE))
-                .build()
-                .map_err(Error::internal)?,
+        .set_stream_specification(
+            stream
+                .then(|| {
+                    StreamSpecification::builder()
+                        .stream_enabled(true)
+                        .stream_view_type(StreamViewType::from(STREAM_VIEW_TYPE))
+                        .build()
+                        .map_err(Error::internal)
+                })
+                .transpose()?,
         )
         .send()
         .await;
