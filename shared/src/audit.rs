@@ -2,6 +2,10 @@
 //! change (see docs/identity-model.md, "Audit log"). A record names when, what, which identities
 //! (a partner identifier only as its keyed hash, which is its subject), who and the request.
 
+use std::any::Any;
+
+use crate::error::Result;
+use crate::idempotency::{Once, Record};
 use crate::identity::{IdentityKey, ProjectId, UserId};
 
 /// Who asked for a change.
@@ -26,11 +30,14 @@ impl Actor {
 }
 
 /// Who asked and which request carried it: what every change passes to the store for its
-/// records.
+/// records, and, for a request with an `Idempotency-Key`, the answer to keep with the change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Audit {
     pub actor: Actor,
     pub request_id: String,
+    /// The request's key and how its answer is made: the store writes that answer in the
+    /// change's own write (see [`crate::idempotency`]). `None` without the header.
+    pub once: Option<Box<Once>>,
 }
 
 impl Audit {
@@ -44,7 +51,25 @@ impl Audit {
             .filter(|c| c.is_ascii_graphic())
             .take(Self::MAX_REQUEST_ID_CHARS)
             .collect();
-        Self { actor, request_id }
+        Self {
+            actor,
+            request_id,
+            once: None,
+        }
+    }
+
+    /// The same caller and request, keeping `once`'s answer with the change.
+    pub fn once(self, once: Option<Once>) -> Self {
+        Self {
+            once: once.map(Box::new),
+            ..self
+        }
+    }
+
+    /// The idempotency record to write with a change that had `outcome` (the value the store's
+    /// call returns), if the request came with a key.
+    pub fn once_record(&self, outcome: &dyn Any) -> Result<Option<Record>> {
+        self.once.as_ref().map(|o| o.record(outcome)).transpose()
     }
 
     /// A change made by idlink itself or an operator's tool, outside any request.
@@ -52,6 +77,7 @@ impl Audit {
         Self {
             actor: Actor::Internal,
             request_id: String::new(),
+            once: None,
         }
     }
 }

@@ -105,6 +105,12 @@ pub enum Error {
     #[error("invalid target audience")]
     InvalidTarget,
 
+    /// An `Idempotency-Key` the caller already used with another request (or, inside the
+    /// store, one whose answer a concurrent request with the same key wrote first: the HTTP
+    /// edge answers that one instead, see `http::once`).
+    #[error("the idempotency key was used with another request")]
+    IdempotencyKeyReused,
+
     /// Throttled or contended store: the client should retry.
     #[error("store temporarily unavailable")]
     Unavailable(#[source] Box<dyn StdError + Send + Sync>),

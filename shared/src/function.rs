@@ -13,6 +13,7 @@
 //! `pub type Family` (how it answers refusals) and `pub type Store` (what it keeps data in).
 
 use std::future::Future;
+use std::sync::Arc;
 
 use crate::config::{AwsEnv, ConfigError, Material, env_var, init_logging, tokens_from_env};
 use crate::error::Error;
@@ -20,10 +21,11 @@ use crate::http::{Body, Request, Response};
 use crate::store::dynamo::DynamoStore;
 use crate::token::TokenService;
 
-/// What a function holds for its whole life: its store and its token service.
+/// What a function holds for its whole life: its store and its token service (shared, so that
+/// an idempotent login's answer, made inside the store's write, can sign its token).
 pub struct App<S> {
     pub store: S,
-    pub tokens: TokenService,
+    pub tokens: Arc<TokenService>,
 }
 
 impl<S: FunctionStore> App<S> {
@@ -40,7 +42,7 @@ impl<S: FunctionStore> App<S> {
         let tokens = tokens_from_env(materials, aws.as_ref()).await?;
         Ok(Self {
             store: S::from_env(aws.as_ref())?,
-            tokens,
+            tokens: Arc::new(tokens),
         })
     }
 }

@@ -306,6 +306,15 @@ impl crate::store::UserStore for BrokenStore {
     }
 }
 
+impl crate::store::OnceStore for BrokenStore {
+    async fn recall(
+        &self,
+        _: &crate::idempotency::Claim,
+    ) -> crate::error::Result<Option<crate::idempotency::Record>> {
+        broken()
+    }
+}
+
 impl LinkStore for BrokenStore {
     async fn link_single(&self, _: &SingleLink) -> crate::error::Result<crate::store::LinkOutcome> {
         broken()
@@ -411,7 +420,7 @@ pub async fn seeded_app() -> (crate::function::App<MemoryStore>, Seed) {
     let (store, seed) = seeded_memory_store().await;
     let app = crate::function::App {
         store,
-        tokens: test_tokens(),
+        tokens: test_tokens().into(),
     };
     (app, seed)
 }
@@ -539,7 +548,7 @@ impl FixtureCase {
     pub fn broken(&self) -> crate::function::App<BrokenStore> {
         crate::function::App {
             store: BrokenStore,
-            tokens: tokens_from(&self.keys),
+            tokens: tokens_from(&self.keys).into(),
         }
     }
 
@@ -576,7 +585,10 @@ pub async fn fixture_cases(function: &str, min: usize) -> Vec<FixtureCase> {
         let request = request_from_fixture(&text, &values);
         cases.push(FixtureCase {
             name,
-            app: crate::function::App { store, tokens },
+            app: crate::function::App {
+                store,
+                tokens: tokens.into(),
+            },
             seed,
             values,
             request,

@@ -90,7 +90,7 @@ async fn a_custom_id_change_against_first_logins_with_the_new_id_leaves_one_hold
     let token = seed.server_token(&tokens, &Scope::ALL);
     let app = Arc::new(App {
         store: store.clone(),
-        tokens,
+        tokens: tokens.into(),
     });
     let mut changed_rounds = 0;
     for (round, delay) in LOGIN_DELAYS_MS.into_iter().enumerate() {

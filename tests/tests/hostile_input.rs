@@ -635,7 +635,10 @@ async fn run(target: Target, case: &Case) -> Outcome {
     let req = build(target, case, &values);
     let before = store.fingerprint();
     // One App serves every handler: the shared skeleton is what each function runs in Lambda.
-    let app = App { store, tokens };
+    let app = App {
+        store,
+        tokens: tokens.into(),
+    };
     let resp = idlink_tests::serve!(target.function, &app, &req);
     let (status, body, after) = (resp.status(), resp.into_body(), app.store.fingerprint());
     Outcome {

@@ -37,15 +37,15 @@ async fn stack() -> Stack {
     Stack {
         login: idlink::function::App {
             store: store.clone(),
-            tokens: tokens_from(&keys),
+            tokens: tokens_from(&keys).into(),
         },
         link_external: idlink::function::App {
             store: store.clone(),
-            tokens: tokens_from(&keys),
+            tokens: tokens_from(&keys).into(),
         },
         link_identity: idlink::function::App {
             store: store.clone(),
-            tokens: tokens_from(&keys),
+            tokens: tokens_from(&keys).into(),
         },
         store,
         seed,

@@ -30,7 +30,10 @@ impl World {
         let tokens = test_tokens();
         let token = seed.server_token(&tokens, &[Scope::ReadUsers]);
         Self {
-            app: App { store, tokens },
+            app: App {
+                store,
+                tokens: tokens.into(),
+            },
             seed,
             token,
         }
@@ -386,7 +389,7 @@ mod unprocessed {
         let w = World::new().await;
         let app = App {
             store: store(&reads),
-            tokens: test_tokens(),
+            tokens: test_tokens().into(),
         };
         let token = w.seed.server_token(&app.tokens, &[Scope::ReadUsers]);
         let req = post(

@@ -44,11 +44,11 @@ async fn stack() -> Stack {
     Stack {
         link: Arc::new(idlink::function::App {
             store: store.clone(),
-            tokens: tokens_from(&keys),
+            tokens: tokens_from(&keys).into(),
         }),
         resolve: idlink::function::App {
             store: store.clone(),
-            tokens: tokens_from(&keys),
+            tokens: tokens_from(&keys).into(),
         },
         store,
         seed,

@@ -64,7 +64,10 @@ impl Login {
         let tokens = tokens_with(&keys, auth_custom_id::SECRETS);
         recorder.take();
         Self {
-            app: idlink::function::App { store, tokens },
+            app: idlink::function::App {
+                store,
+                tokens: tokens.into(),
+            },
             recorder,
             token,
         }
@@ -194,7 +197,7 @@ macro_rules! serve {
     ($wire:expr, $krate:ident, $req:expr, $status:expr) => {{
         let app = idlink::function::App {
             store: $wire.store.clone(),
-            tokens: tokens_with(&$wire.keys, $krate::SECRETS),
+            tokens: tokens_with(&$wire.keys, $krate::SECRETS).into(),
         };
         let resp = answer::<$krate::Family>($krate::handler::handle(&app, &$req)).await;
         assert_eq!(resp.status().as_u16(), $status, "{}", stringify!($krate));

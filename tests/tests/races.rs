@@ -34,7 +34,7 @@ async fn setup() -> (Arc<App<DynamoStore>>, DynamoStore, String) {
     let token = seed.server_token(&tokens, &[Scope::UsersLogin]);
     let app = Arc::new(App {
         store: store.clone(),
-        tokens,
+        tokens: tokens.into(),
     });
     (app, store, token)
 }

@@ -73,7 +73,7 @@ async fn call(rules: &[&Rule], body: &str) -> (u16, Value, http::HeaderMap) {
         .unwrap();
     let app = App {
         store: DynamoStore::new(client, "mocked"),
-        tokens,
+        tokens: tokens.into(),
     };
     let req: Request = http::Request::builder()
         .method("POST")
@@ -206,7 +206,7 @@ mod link {
             .unwrap();
         let app = idlink::function::App {
             store: DynamoStore::new(client, "mocked"),
-            tokens,
+            tokens: tokens.into(),
         };
         let body = serde_json::json!({"user_id": UserId::new_random().to_string(), "external_account_id": "X"});
         let req: Request = http::Request::builder()

@@ -41,15 +41,15 @@ async fn stack() -> Stack {
     Stack {
         login: idlink::function::App {
             store: store.clone(),
-            tokens: tokens_with(&keys),
+            tokens: tokens_with(&keys).into(),
         },
         link: Arc::new(idlink::function::App {
             store: store.clone(),
-            tokens: tokens_with(&keys),
+            tokens: tokens_with(&keys).into(),
         }),
         me: idlink::function::App {
             store: store.clone(),
-            tokens: tokens_with(&keys),
+            tokens: tokens_with(&keys).into(),
         },
         store,
         seed,

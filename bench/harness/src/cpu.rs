@@ -92,7 +92,10 @@ impl Cpu {
         };
         let floor_template = raw("404-foreign-project.json");
         let cpu = Cpu {
-            app: App { store, tokens },
+            app: App {
+                store,
+                tokens: tokens.into(),
+            },
             floor: fill(&floor_template, &values),
             login: fill(&raw("200-reference-sample.json"), &values),
             floor_template,

@@ -33,13 +33,13 @@ pub async fn measure() -> Vec<Trips> {
     let linked_user = login_user(&store, &seed, "rt-link").await;
     let login_app = idlink::function::App {
         store: store.clone(),
-        tokens,
+        tokens: tokens.into(),
     };
     let link_tokens = test_tokens();
     let link_token = seed.server_token(&link_tokens, &Scope::ALL);
     let link_app = idlink::function::App {
         store,
-        tokens: link_tokens,
+        tokens: link_tokens.into(),
     };
     recorder.take();
     let request = |uri: &str, token: &str, body: String, query: Option<(&str, &str)>| -> Request {

@@ -7,14 +7,16 @@ use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
+use idlink::http::once::idempotent;
 use idlink::http::request::{Fields, json_object, json_response, query, server_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{CustomId, IdentityKey, Nickname, Payload, ProjectId};
-use idlink::store::LoginStore;
+use idlink::store::{LoginStore, OnceStore};
 use idlink::token::ServerContext;
-use idlink::user::LoginCommand;
+use idlink::user::{LoginCommand, LoginOutcome};
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// `projectId` must be the caller's own project; `publisher_project_id` must be the one linked to
 /// it. Anything else is answered as if the project did not exist (projects are isolated).
@@ -74,20 +76,32 @@ fn parse_command(
     })
 }
 
-pub async fn handle<S: LoginStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+pub async fn handle<S: LoginStore + OnceStore>(
+    app: &App<S>,
+    req: &Request,
+) -> Result<Response<Body>> {
     let ctx = app.tokens.verify_server_token(server_token(req)?)?;
     ctx.require(Scope::UsersLogin)?;
     let project = resolve_project(&ctx, req)?;
-    let payload = query(req, "payload")
-        .map(|p| Payload::parse(&p))
-        .transpose()?;
-    let now = now();
-    let cmd = parse_command(req, &ctx, project, now)?;
-    let outcome = app.store.login(&cmd).await?;
-    let token =
-        app.tokens
-            .issue_user_token(&outcome.user, ctx.publisher_id, payload.as_ref(), now)?;
-    Ok(json_response(StatusCode::OK, &json!({ "token": token })))
+    let by = idlink::http::request::audit(req, Actor::Client(ctx.client_id.clone()));
+    idempotent(&app.store, req, project, by, |keyed| async move {
+        let payload = query(req, "payload")
+            .map(|p| Payload::parse(&p))
+            .transpose()?;
+        let now = now();
+        let cmd = parse_command(req, &ctx, project, now)?;
+        let tokens = Arc::clone(&app.tokens);
+        let publisher_id = ctx.publisher_id;
+        let respond = move |outcome: &LoginOutcome| {
+            let token =
+                tokens.issue_user_token(&outcome.user, publisher_id, payload.as_ref(), now)?;
+            Ok(json_response(StatusCode::OK, &json!({ "token": token })))
+        };
+        let (by, kept) = keyed.answering_with(respond.clone());
+        let outcome = app.store.login(&LoginCommand { by, ..cmd }).await?;
+        kept.or_else(|| respond(&outcome))
+    })
+    .await
 }
 
 #[cfg(test)]

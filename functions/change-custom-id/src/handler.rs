@@ -10,9 +10,11 @@ use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
+use idlink::http::once::idempotent;
 use idlink::http::request::{audit, json_object, no_content, project_user_params, server_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::CustomId;
+use idlink::store::OnceStore;
 use idlink::store::{CustomIdChange, CustomIdStore};
 use serde_json::Value;
 
@@ -45,23 +47,30 @@ fn parse_custom_id(body: &serde_json::Map<String, Value>) -> Result<CustomId> {
     }
 }
 
-pub async fn handle<S: CustomIdStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+pub async fn handle<S: CustomIdStore + OnceStore>(
+    app: &App<S>,
+    req: &Request,
+) -> Result<Response<Body>> {
     let ctx = app.tokens.verify_server_token(server_token(req)?)?;
     // Xsolla's server-side writes to a user: the scope link-external-id requires.
     ctx.require(Scope::UsersLink)?;
     let (project, user) = project_user_params(req, ctx.project)?;
-    let new = parse_custom_id(&json_object(req)?)?;
     let by = audit(req, (&ctx).into());
-    app.store
-        .change_custom_id(&CustomIdChange {
-            project,
-            user,
-            new,
-            now: now(),
-            by,
-        })
-        .await?;
-    Ok(no_content())
+    idempotent(&app.store, req, project, by, |keyed| async move {
+        let new = parse_custom_id(&json_object(req)?)?;
+        let answer = no_content();
+        app.store
+            .change_custom_id(&CustomIdChange {
+                project,
+                user,
+                new,
+                now: now(),
+                by: keyed.answering(&answer),
+            })
+            .await?;
+        Ok(answer)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -7,12 +7,17 @@
 use idlink::client::Scope;
 use idlink::error::{Error, Result};
 use idlink::function::App;
+use idlink::http::once::idempotent;
 use idlink::http::request::{audit, no_content, query, server_token, user_param};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::ProjectId;
 use idlink::store::DeleteStore;
+use idlink::store::OnceStore;
 
-pub async fn handle<S: DeleteStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+pub async fn handle<S: DeleteStore + OnceStore>(
+    app: &App<S>,
+    req: &Request,
+) -> Result<Response<Body>> {
     let ctx = app.tokens.verify_server_token(server_token(req)?)?;
     ctx.require(Scope::DeleteUsers)?;
     let project = ProjectId::parse(&query(req, "projectId").ok_or(Error::missing("projectId"))?)?;
@@ -20,10 +25,15 @@ pub async fn handle<S: DeleteStore>(app: &App<S>, req: &Request) -> Result<Respo
         return Err(Error::ProjectNotFound);
     }
     let id = user_param(req, "user_id")?;
-    app.store
-        .delete_user(ctx.project, id, &audit(req, (&ctx).into()))
-        .await?;
-    Ok(no_content())
+    let by = audit(req, (&ctx).into());
+    idempotent(&app.store, req, ctx.project, by, |keyed| async move {
+        let answer = no_content();
+        app.store
+            .delete_user(ctx.project, id, &keyed.answering(&answer))
+            .await?;
+        Ok(answer)
+    })
+    .await
 }
 
 #[cfg(test)]

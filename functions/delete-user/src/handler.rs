@@ -6,24 +6,34 @@
 use idlink::client::Scope;
 use idlink::error::Result;
 use idlink::function::App;
+use idlink::http::once::idempotent;
 use idlink::http::request::{audit, no_content, user_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::store::DeleteStore;
+use idlink::store::OnceStore;
 
 /// The scopes the 403 names.
 pub const DELETE_SCOPES: &str = "delete:users";
 
-pub async fn handle<S: DeleteStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+pub async fn handle<S: DeleteStore + OnceStore>(
+    app: &App<S>,
+    req: &Request,
+) -> Result<Response<Body>> {
     // Only a server deletes.
     let ctx = app
         .tokens
         .verify_caller(user_token(req)?)?
         .server_with(Scope::DeleteUsers, DELETE_SCOPES)?;
     let id = user_param(req, "id")?;
-    app.store
-        .delete_user(ctx.project, id, &audit(req, (&ctx).into()))
-        .await?;
-    Ok(no_content())
+    let by = audit(req, (&ctx).into());
+    idempotent(&app.store, req, ctx.project, by, |keyed| async move {
+        let answer = no_content();
+        app.store
+            .delete_user(ctx.project, id, &keyed.answering(&answer))
+            .await?;
+        Ok(answer)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -7,12 +7,13 @@ use idlink::audit::Actor;
 use idlink::clock::now;
 use idlink::error::Error;
 use idlink::function::App;
+use idlink::http::once::idempotent;
 use idlink::http::partner::{Code, Refusal};
 use idlink::http::request::audit;
 use idlink::http::request::{header, json_object, json_response, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::partner::{IdentifierProblem, PartnerIdentifier};
-use idlink::store::{LinkStore, SingleKind, SingleLink};
+use idlink::store::{LinkStore, OnceStore, SingleKind, SingleLink};
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -25,7 +26,10 @@ fn identifier(req: &Request) -> Result<PartnerIdentifier, Refusal> {
     }
 }
 
-pub async fn handle<S: LinkStore>(app: &App<S>, req: &Request) -> Result<Response<Body>, Refusal> {
+pub async fn handle<S: LinkStore + OnceStore>(
+    app: &App<S>,
+    req: &Request,
+) -> Result<Response<Body>, Refusal> {
     // Exactly one way in: the user's own token.
     if header(req, "x-api-key").is_some() && header(req, "authorization").is_some() {
         return Err(Refusal::code(Code::ER803));
@@ -33,26 +37,32 @@ pub async fn handle<S: LinkStore>(app: &App<S>, req: &Request) -> Result<Respons
     let claims = user_token(req)
         .and_then(|t| app.tokens.verify_user_token(t))
         .map_err(Refusal::user_token)?;
-    let identifier = identifier(req)?;
-    let pepper = app
-        .tokens
-        .keys()
-        .pepper()
-        .ok_or_else(|| Refusal::from(Error::internal("no partner pepper")))?;
-    let link = SingleLink {
-        project: claims.project,
-        user: claims.user,
-        kind: SingleKind::Partner,
-        subject: identifier.subject(pepper),
-        session: Some(claims.session),
-        now: now(),
-        by: audit(req, Actor::User(claims.user)),
-    };
-    app.store.link_single(&link).await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({ "message": "User identifier linked successfully." }),
-    ))
+    let by = audit(req, Actor::User(claims.user));
+    let claims = &claims;
+    idempotent(&app.store, req, claims.project, by, |keyed| async move {
+        let identifier = identifier(req)?;
+        let pepper = app
+            .tokens
+            .keys()
+            .pepper()
+            .ok_or_else(|| Refusal::from(Error::internal("no partner pepper")))?;
+        let answer = json_response(
+            StatusCode::OK,
+            &json!({ "message": "User identifier linked successfully." }),
+        );
+        let link = SingleLink {
+            project: claims.project,
+            user: claims.user,
+            kind: SingleKind::Partner,
+            subject: identifier.subject(pepper),
+            session: Some(claims.session),
+            now: now(),
+            by: keyed.answering(&answer),
+        };
+        app.store.link_single(&link).await?;
+        Ok(answer)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -9,14 +9,19 @@
 //!
 //! Answers 201 with {id}'s identities; refusals happen before anything is written.
 
+use idlink::audit::Audit;
 use idlink::clock::now;
 use idlink::error::{Error, Result, TokenProblem};
 use idlink::function::App;
 use idlink::http::auth0::identities_json;
+use idlink::http::once::idempotent;
 use idlink::http::request::{audit, json_object, json_response, user_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, Provider, Subject};
+use idlink::store::OnceStore;
 use idlink::store::accounts::{AccountStore, LinkIdentity, LinkProof, Merge};
+use idlink::token::Caller;
+use idlink::user::UserWithIdentities;
 use lambda_http::http::StatusCode;
 use serde_json::{Map, Value};
 
@@ -75,13 +80,37 @@ fn parse_body(map: &Map<String, Value>) -> Result<LinkBody> {
     Ok(LinkBody::Identity(IdentityKey { provider, subject }))
 }
 
-pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+/// The answer: {id}'s identities after the link.
+fn respond(linked: &UserWithIdentities) -> Result<Response<Body>> {
+    Ok(json_response(StatusCode::CREATED, &identities_json(linked)))
+}
+
+pub async fn handle<S: AccountStore + OnceStore>(
+    app: &App<S>,
+    req: &Request,
+) -> Result<Response<Body>> {
     let caller = app.tokens.verify_caller(user_token(req)?)?;
+    let by = audit(req, (&caller).into());
+    let project = caller.project();
+    let caller = &caller;
+    idempotent(&app.store, req, project, by, |keyed| async move {
+        let (by, kept) = keyed.answering_with(respond);
+        let linked = link(app, req, caller, by).await?;
+        kept.or_else(|| respond(&linked))
+    })
+    .await
+}
+
+async fn link<S: AccountStore>(
+    app: &App<S>,
+    req: &Request,
+    caller: &Caller,
+    by: Audit,
+) -> Result<UserWithIdentities> {
     let primary = user_param(req, "id")?;
     let project = caller.project();
     let body = parse_body(&json_object(req)?)?;
     let now = now();
-    let by = audit(req, (&caller).into());
     let linked = match body {
         LinkBody::Identity(identity) => {
             // Naming an arbitrary identity is a server's power, not a player's.
@@ -142,10 +171,7 @@ pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Resp
                 .await?
         }
     };
-    Ok(json_response(
-        StatusCode::CREATED,
-        &identities_json(&linked),
-    ))
+    Ok(linked)
 }
 
 #[cfg(test)]

@@ -10,13 +10,26 @@ use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
 use idlink::http::auth0::identities_json;
+use idlink::http::once::idempotent;
 use idlink::http::request::{audit, json_response, path_param, user_param, user_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{IdentityKey, Provider, Subject};
-use idlink::store::accounts::{AccountStore, Unlink, is_reserved};
+use idlink::store::OnceStore;
+use idlink::store::accounts::{AccountStore, Unlink, Unlinked, is_reserved};
 use lambda_http::http::StatusCode;
 
-pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+/// The answer: {id}'s identities after the unlink.
+fn respond(unlinked: &Unlinked) -> Result<Response<Body>> {
+    Ok(json_response(
+        StatusCode::OK,
+        &identities_json(&unlinked.primary),
+    ))
+}
+
+pub async fn handle<S: AccountStore + OnceStore>(
+    app: &App<S>,
+    req: &Request,
+) -> Result<Response<Body>> {
     let caller = app.tokens.verify_caller(user_token(req)?)?;
     let primary = user_param(req, "id")?;
     let identity = IdentityKey {
@@ -30,21 +43,24 @@ pub async fn handle<S: AccountStore>(app: &App<S>, req: &Request) -> Result<Resp
         return Err(Error::ServerOnlyIdentity);
     }
     let primary_session = caller.authorize_identity_change(primary)?;
-    let unlinked = app
-        .store
-        .unlink(&Unlink {
-            project: caller.project(),
-            primary,
-            identity,
-            primary_session,
-            now: now(),
-            by: audit(req, (&caller).into()),
-        })
-        .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &identities_json(&unlinked.primary),
-    ))
+    let project = caller.project();
+    let by = audit(req, (&caller).into());
+    idempotent(&app.store, req, project, by, |keyed| async move {
+        let (by, kept) = keyed.answering_with(respond);
+        let unlinked = app
+            .store
+            .unlink(&Unlink {
+                project,
+                primary,
+                identity,
+                primary_session,
+                now: now(),
+                by,
+            })
+            .await?;
+        kept.or_else(|| respond(&unlinked))
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -12,13 +12,17 @@ use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
 use idlink::http::auth0::{Reader, user_json};
+use idlink::http::once::{Keyed, idempotent};
 use idlink::http::request::{audit, json_object, json_response, user_param, user_token};
 use idlink::http::{Body, Request, Response};
+use idlink::identity::UserId;
+use idlink::store::OnceStore;
 use idlink::store::UserStore;
 use idlink::store::profile::{
     BanChange, MetadataPatch, ProfileStore, ProfileUpdate, parse_nickname,
 };
-use idlink::token::Caller;
+use idlink::token::{Caller, ServerContext};
+use idlink::user::UserWithIdentities;
 use lambda_http::http::StatusCode;
 use serde_json::Value;
 
@@ -27,7 +31,15 @@ pub const UPDATE_SCOPES: &str = "update:users, update:users_app_metadata";
 /// The properties idlink keeps; any other is refused rather than dropped unseen.
 const PROPERTIES: [&str; 4] = ["blocked", "app_metadata", "user_metadata", "nickname"];
 
-pub async fn handle<S: ProfileStore + UserStore>(
+/// The answer: the user after the update, as a server reads it.
+fn respond(user: &UserWithIdentities) -> Result<Response<Body>> {
+    Ok(json_response(
+        StatusCode::OK,
+        &user_json(user, Reader::Server),
+    ))
+}
+
+pub async fn handle<S: ProfileStore + UserStore + OnceStore>(
     app: &App<S>,
     req: &Request,
 ) -> Result<Response<Body>> {
@@ -42,11 +54,27 @@ pub async fn handle<S: ProfileStore + UserStore>(
         _ => return Err(Error::InsufficientScope(UPDATE_SCOPES)),
     };
     let id = user_param(req, "id")?;
+    let by = audit(req, (&ctx).into());
+    let ctx = &ctx;
+    idempotent(&app.store, req, ctx.project, by, |keyed| async move {
+        update(app, req, ctx, id, keyed).await
+    })
+    .await
+}
+
+async fn update<S: ProfileStore + UserStore>(
+    app: &App<S>,
+    req: &Request,
+    ctx: &ServerContext,
+    id: UserId,
+    keyed: Keyed,
+) -> Result<Response<Body>> {
     let body = json_object(req)?;
     if let Some(unknown) = body.keys().find(|k| !PROPERTIES.contains(&k.as_str())) {
         return Err(Error::UnknownProperty(unknown.clone()));
     }
-    let mut update = ProfileUpdate::new(ctx.project, id, now()).by(audit(req, (&ctx).into()));
+    let (by, kept) = keyed.answering_with(respond);
+    let mut update = ProfileUpdate::new(ctx.project, id, now()).by(by);
     update.ban = match body.get("blocked") {
         None => None,
         Some(Value::Bool(true)) => Some(BanChange::Block),
@@ -74,7 +102,7 @@ pub async fn handle<S: ProfileStore + UserStore>(
         return Err(Error::InsufficientScope("update:users"));
     }
     let user = if update.is_empty() {
-        // Nothing to change: the user as it is (404 if there is none).
+        // Nothing to change: the user as it is (404 if there is none), and nothing kept.
         app.store
             .get_user(ctx.project, id)
             .await?
@@ -82,10 +110,7 @@ pub async fn handle<S: ProfileStore + UserStore>(
     } else {
         app.store.update_profile(&update).await?
     };
-    Ok(json_response(
-        StatusCode::OK,
-        &user_json(&user, Reader::Server),
-    ))
+    kept.or_else(|| respond(&user))
 }
 
 #[cfg(test)]

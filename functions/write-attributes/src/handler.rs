@@ -9,15 +9,20 @@ use idlink::client::Scope;
 use idlink::clock::now;
 use idlink::error::{Error, Result};
 use idlink::function::App;
+use idlink::http::once::idempotent;
 use idlink::http::request::audit;
 use idlink::http::request::{json_object, no_content, path_param, server_token};
 use idlink::http::{Body, Request, Response};
 use idlink::identity::{CustomId, ProjectId};
+use idlink::store::OnceStore;
 use idlink::store::{AttributeStore, AttributeWrite};
 use idlink::token::ServerContext;
 use serde_json::{Map, Value};
 
-pub async fn handle<S: AttributeStore>(app: &App<S>, req: &Request) -> Result<Response<Body>> {
+pub async fn handle<S: AttributeStore + OnceStore>(
+    app: &App<S>,
+    req: &Request,
+) -> Result<Response<Body>> {
     let ctx = app.tokens.verify_server_token(server_token(req)?)?;
     ctx.require(Scope::UpdateUsers)?;
     // A project id that is not the caller's (or not one at all) names no project of its own.
@@ -25,18 +30,23 @@ pub async fn handle<S: AttributeStore>(app: &App<S>, req: &Request) -> Result<Re
         .and_then(|id| ProjectId::parse(&id).ok())
         .filter(|id| *id == ctx.project)
         .ok_or(Error::ProjectNotFound)?;
-    let body = json_object(req)?;
-    check_publisher(&ctx, &body)?;
-    let set = Attribute::parse_server_write_list(body.get("attributes"))?;
-    let remove = Attribute::parse_removing_keys(body.get("removing_keys"))?;
-    let custom_id = CustomId::parse(&path_param(req, "server_custom_id").unwrap_or_default())?;
-    app.store
-        .write_attributes(
-            &AttributeWrite::new(project, custom_id, set, remove, now())
-                .by(audit(req, (&ctx).into())),
-        )
-        .await?;
-    Ok(no_content())
+    let by = audit(req, (&ctx).into());
+    idempotent(&app.store, req, project, by, |keyed| async move {
+        let body = json_object(req)?;
+        check_publisher(&ctx, &body)?;
+        let set = Attribute::parse_server_write_list(body.get("attributes"))?;
+        let remove = Attribute::parse_removing_keys(body.get("removing_keys"))?;
+        let custom_id = CustomId::parse(&path_param(req, "server_custom_id").unwrap_or_default())?;
+        let answer = no_content();
+        app.store
+            .write_attributes(
+                &AttributeWrite::new(project, custom_id, set, remove, now())
+                    .by(keyed.answering(&answer)),
+            )
+            .await?;
+        Ok(answer)
+    })
+    .await
 }
 
 /// `publisher_id` (required, integer or null) and `publisher_project_id` (optional integer):

@@ -104,6 +104,11 @@ pub fn classify(e: &Error) -> (StatusCode, String, &'static str) {
             "identity_conflict",
         ),
         Error::TooManyAttributes => (S::CONFLICT, "The user has too many attributes.".into(), "too_many_attributes"),
+        Error::IdempotencyKeyReused => (
+            S::UNPROCESSABLE_ENTITY,
+            "The Idempotency-Key was used with another request.".into(),
+            "idempotency_key_reused",
+        ),
         Error::Unavailable(_) => (
             S::TOO_MANY_REQUESTS,
             "Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers.".into(),

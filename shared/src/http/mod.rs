@@ -2,6 +2,7 @@
 
 pub mod auth0;
 pub mod oauth;
+pub mod once;
 pub mod partner;
 pub mod request;
 pub mod xsolla;

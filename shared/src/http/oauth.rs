@@ -110,7 +110,8 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, String) {
         | Error::LastIdentity
         | Error::ReservedProvider
         | Error::ServerOnlyIdentity
-        | Error::InvalidLinkWith(_) => {
+        | Error::InvalidLinkWith(_)
+        | Error::IdempotencyKeyReused => {
             (S::BAD_REQUEST, "invalid_request", "Invalid request.".into())
         }
     }

@@ -31,6 +31,10 @@ pub enum Code {
     ER805,
     ER806,
     ER999,
+    /// idlink's own, outside the partner's catalog (which has none for it): an
+    /// `Idempotency-Key` that is malformed, or was used with another request.
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
 }
 
 impl Code {
@@ -55,6 +59,8 @@ impl Code {
             Code::ER805 => "ER805",
             Code::ER806 => "ER806",
             Code::ER999 => "ER999",
+            Code::IdempotencyKeyInvalid => "IDEMPOTENCY_KEY_INVALID",
+            Code::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
         }
     }
 
@@ -62,7 +68,10 @@ impl Code {
     pub fn status(self) -> StatusCode {
         use Code::*;
         match self {
-            ER053 | ER102 | ER704 | ER707 | ER803 => StatusCode::BAD_REQUEST,
+            ER053 | ER102 | ER704 | ER707 | ER803 | IdempotencyKeyInvalid => {
+                StatusCode::BAD_REQUEST
+            }
+            IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ER700 | ER701 | ER702 | ER800 | ER801 | ER802 | ER805 | ER806 => {
                 StatusCode::UNAUTHORIZED
             }
@@ -94,6 +103,8 @@ impl Code {
             ER805 => "API key is invalid.",
             ER806 => "API key not found.",
             ER999 => "A general error has occurred. Please contact our support team.",
+            IdempotencyKeyInvalid => "The Idempotency-Key header is invalid.",
+            IdempotencyKeyReused => "The Idempotency-Key was used with another request.",
         }
     }
 
@@ -133,6 +144,10 @@ impl Code {
             ER805 => "Provide a valid API key.",
             ER806 => "Provide an API key.",
             ER999 => "Contact our support team.",
+            IdempotencyKeyInvalid => {
+                "Send one Idempotency-Key of 1 to 255 visible ASCII characters, or none."
+            }
+            IdempotencyKeyReused => "Use a new Idempotency-Key for a new request.",
         }
     }
 }
@@ -196,6 +211,10 @@ impl From<Error> for Refusal {
                 return Self::user_token(e);
             }
             Error::ConflictingCredentials => Code::ER803,
+            Error::InvalidParameter { field, .. } if field == "Idempotency-Key" => {
+                Code::IdempotencyKeyInvalid
+            }
+            Error::IdempotencyKeyReused => Code::IdempotencyKeyReused,
             Error::MalformedBody | Error::BodyTooLarge | Error::MissingParameter(_) => Code::ER053,
             Error::InvalidParameter { .. } => Code::ER707,
             Error::NotFound | Error::ProjectNotFound => Code::ER709,

@@ -59,6 +59,11 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str, &'static str) {
             "002-027",
             "The user would exceed one of its limits.",
         ),
+        Error::IdempotencyKeyReused => (
+            S::UNPROCESSABLE_ENTITY,
+            "002-027",
+            "The Idempotency-Key was used with another request.",
+        ),
         Error::Unavailable(_) => (
             S::TOO_MANY_REQUESTS,
             "002-057",
@@ -104,6 +109,7 @@ pub fn render(e: &Error) -> Response<Body> {
         }
         Error::InsufficientScope(scope) => json!({ "required_scope": scope }),
         Error::UserLimit(limit) => json!({ "limit": limit }),
+        Error::IdempotencyKeyReused => json!({ "parameter": "Idempotency-Key" }),
         Error::DifferentIdentityLinked(field) => {
             json!({ "parameter": field, "reason": "the user already has a different one" })
         }

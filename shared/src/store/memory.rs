@@ -9,6 +9,7 @@ use crate::attribute::Attribute;
 use crate::audit::{Audit, AuditKind, AuditRecord, LogPage, LogQuery};
 use crate::client::{ClientId, Project, ServerClient};
 use crate::error::{Error, Result};
+use crate::idempotency::{Claim, Record};
 use crate::identity::{IdentityKey, ProjectId, UserId};
 use crate::partner::ApiKeyHash;
 use crate::store::accounts::{
@@ -38,6 +39,8 @@ struct State {
     proofs: std::collections::HashSet<String>,
     /// Every audit record, in the order written.
     logs: Vec<AuditRecord>,
+    /// Idempotency records by slot.
+    once: HashMap<String, Record>,
 }
 
 #[derive(Debug, Default)]
@@ -126,6 +129,7 @@ impl MemoryStore {
 impl LoginStore for MemoryStore {
     async fn login(&self, cmd: &LoginCommand) -> Result<LoginOutcome> {
         let mut s = self.lock()?;
+        s.once_free(&cmd.by)?;
         let custom = IdentityKey::custom_id(&cmd.custom_id);
         let owner = s.markers.get(&(cmd.project, custom.clone())).copied();
         let social_owner = cmd
@@ -152,10 +156,12 @@ impl LoginStore for MemoryStore {
                 },
             );
             s.logs.push(cmd.created_record(user.id));
-            return Ok(LoginOutcome {
+            let outcome = LoginOutcome {
                 user,
                 created: true,
-            });
+            };
+            s.keep_once(&cmd.by, &outcome)?;
+            return Ok(outcome);
         };
         let stored = s
             .users
@@ -186,16 +192,19 @@ impl LoginStore for MemoryStore {
             stored.identities.insert(social.clone());
         }
         cmd.apply_to(&mut stored.user);
-        Ok(LoginOutcome {
+        let outcome = LoginOutcome {
             user: stored.user.clone(),
             created: false,
-        })
+        };
+        s.keep_once(&cmd.by, &outcome)?;
+        Ok(outcome)
     }
 }
 
 impl LinkStore for MemoryStore {
     async fn link_single(&self, link: &SingleLink) -> Result<LinkOutcome> {
         let mut s = self.lock()?;
+        s.once_free(&link.by)?;
         let ident = link.identity();
         let profile = s
             .users
@@ -206,6 +215,7 @@ impl LinkStore for MemoryStore {
             .clone();
         let owner = s.markers.get(&(link.project, ident.clone())).copied();
         if crate::store::link_verdict(link, &profile, owner)? {
+            s.keep_once(&link.by, &LinkOutcome::AlreadyLinked)?;
             return Ok(LinkOutcome::AlreadyLinked);
         }
         s.markers.insert((link.project, ident.clone()), link.user);
@@ -222,6 +232,7 @@ impl LinkStore for MemoryStore {
         stored.user.updated_at = link.now;
         stored.user.version += 1;
         s.logs.push(link.record());
+        s.keep_once(&link.by, &LinkOutcome::Linked)?;
         Ok(LinkOutcome::Linked)
     }
 }
@@ -291,7 +302,42 @@ impl ClientStore for MemoryStore {
     }
 }
 
+impl crate::store::OnceStore for MemoryStore {
+    async fn recall(&self, claim: &Claim) -> Result<Option<Record>> {
+        Ok(self
+            .lock()?
+            .once
+            .get(&claim.slot)
+            .filter(|r| r.expires_at >= claim.now)
+            .cloned())
+    }
+}
+
 impl State {
+    /// Refuses a keyed change whose slot holds a live record (checked before anything changes,
+    /// under the one lock: the transaction's condition in dynamo/once.rs).
+    fn once_free(&self, by: &Audit) -> Result<()> {
+        match &by.once {
+            Some(once)
+                if self
+                    .once
+                    .get(&once.claim.slot)
+                    .is_some_and(|r| r.expires_at >= once.claim.now) =>
+            {
+                Err(Error::IdempotencyKeyReused)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Keeps a keyed change's answer, made from its `outcome`.
+    fn keep_once(&mut self, by: &Audit, outcome: &dyn std::any::Any) -> Result<()> {
+        if let Some(record) = by.once_record(outcome)? {
+            self.once.insert(record.slot.clone(), record);
+        }
+        Ok(())
+    }
+
     fn live(&self, project: ProjectId, id: UserId) -> Option<UserWithIdentities> {
         self.users
             .get(&id)
@@ -340,7 +386,8 @@ impl State {
 impl AccountStore for MemoryStore {
     async fn link_identity(&self, cmd: &LinkIdentity) -> Result<UserWithIdentities> {
         let mut s = self.lock()?;
-        match s.markers.get(&(cmd.project, cmd.identity.clone())).copied() {
+        s.once_free(&cmd.by)?;
+        let linked = match s.markers.get(&(cmd.project, cmd.identity.clone())).copied() {
             Some(owner) if owner == cmd.primary => {
                 let primary = s.live(cmd.project, cmd.primary).ok_or(Error::NotFound)?;
                 Err(already_held(&primary.user, &cmd.identity))
@@ -361,15 +408,22 @@ impl AccountStore for MemoryStore {
                 s.logs.push(cmd.record());
                 Ok(primary)
             }
-        }
+        }?;
+        s.keep_once(&cmd.by, &linked)?;
+        Ok(linked)
     }
 
     async fn merge(&self, cmd: &Merge) -> Result<UserWithIdentities> {
-        self.lock()?.merge(cmd)
+        let mut s = self.lock()?;
+        s.once_free(&cmd.by)?;
+        let merged = s.merge(cmd)?;
+        s.keep_once(&cmd.by, &merged)?;
+        Ok(merged)
     }
 
     async fn unlink(&self, cmd: &Unlink) -> Result<Unlinked> {
         let mut s = self.lock()?;
+        s.once_free(&cmd.by)?;
         let primary = s.live(cmd.project, cmd.primary).ok_or(Error::NotFound)?;
         plan_unlink(&primary, cmd)?;
         let standalone = standalone_user(cmd)?;
@@ -386,16 +440,19 @@ impl AccountStore for MemoryStore {
         let after = apply_unlink(&primary, cmd);
         s.store(&after);
         s.logs.extend(cmd.records(standalone.id));
-        Ok(Unlinked {
+        let unlinked = Unlinked {
             primary: after,
             standalone: standalone.id,
-        })
+        };
+        s.keep_once(&cmd.by, &unlinked)?;
+        Ok(unlinked)
     }
 }
 
 impl crate::store::AttributeStore for MemoryStore {
     async fn write_attributes(&self, write: &crate::store::AttributeWrite) -> Result<()> {
         let mut s = self.lock()?;
+        s.once_free(&write.by)?;
         let ident = IdentityKey::custom_id(&write.custom_id);
         let owner = s
             .markers
@@ -411,7 +468,7 @@ impl crate::store::AttributeStore for MemoryStore {
         stored.user.updated_at = write.now;
         stored.user.version += 1;
         s.logs.push(write.record(owner));
-        Ok(())
+        s.keep_once(&write.by, &())
     }
 }
 
@@ -424,11 +481,16 @@ impl crate::store::CustomIdStore for MemoryStore {
             CustomIdDecision, apply_custom_id_change, plan_custom_id_change,
         };
         let mut s = self.lock()?;
+        s.once_free(&cmd.by)?;
         let user = s.live(cmd.project, cmd.user).ok_or(Error::NotFound)?;
         let new = IdentityKey::custom_id(&cmd.new);
         let owner = s.markers.get(&(cmd.project, new.clone())).copied();
         let plan = match plan_custom_id_change(&user, owner, cmd)? {
-            CustomIdDecision::Unchanged => return Ok(crate::store::CustomIdOutcome::Unchanged),
+            CustomIdDecision::Unchanged => {
+                let outcome = crate::store::CustomIdOutcome::Unchanged;
+                s.keep_once(&cmd.by, &outcome)?;
+                return Ok(outcome);
+            }
             CustomIdDecision::Change(plan) => plan,
             // One lock makes the reads one snapshot: a profile naming a custom ID whose marker
             // is not the user's is a broken invariant, not a race.
@@ -443,6 +505,7 @@ impl crate::store::CustomIdStore for MemoryStore {
         let after = apply_custom_id_change(&user, &plan, cmd);
         s.store(&after);
         s.logs.push(cmd.record(plan.old.as_ref()));
+        s.keep_once(&cmd.by, &crate::store::CustomIdOutcome::Changed)?;
         Ok(crate::store::CustomIdOutcome::Changed)
     }
 }
@@ -450,6 +513,7 @@ impl crate::store::CustomIdStore for MemoryStore {
 impl crate::store::DeleteStore for MemoryStore {
     async fn delete_user(&self, project: ProjectId, id: UserId, by: &Audit) -> Result<()> {
         let mut s = self.lock()?;
+        s.once_free(by)?;
         s.live(project, id).ok_or(Error::NotFound)?;
         s.markers
             .retain(|(p, _), owner| !(*p == project && *owner == id));
@@ -470,7 +534,7 @@ impl crate::store::DeleteStore for MemoryStore {
         s.logs.retain(|r| !purged.contains(&r.user));
         s.logs
             .push(AuditRecord::deletion(id, project, by, crate::clock::now()));
-        Ok(())
+        s.keep_once(by, &())
     }
 }
 
@@ -480,10 +544,12 @@ impl crate::store::profile::ProfileStore for MemoryStore {
         cmd: &crate::store::profile::ProfileUpdate,
     ) -> Result<UserWithIdentities> {
         let mut s = self.lock()?;
+        s.once_free(&cmd.by)?;
         let mut found = s.live(cmd.project, cmd.user).ok_or(Error::NotFound)?;
         cmd.apply(&mut found.user)?;
         s.store(&found);
         s.logs.extend(cmd.records());
+        s.keep_once(&cmd.by, &found)?;
         Ok(found)
     }
 }

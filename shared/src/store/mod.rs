@@ -314,6 +314,16 @@ pub trait DeleteStore: Send + Sync {
     ) -> impl Future<Output = Result<()>> + Send;
 }
 
+/// The answers kept for `Idempotency-Key` (see [`crate::idempotency`]). Changes write them
+/// themselves, in their own write, from [`Audit::once`]; this reads one back.
+pub trait OnceStore: Send + Sync {
+    /// The record under `claim`'s slot, unless there is none or it has expired.
+    fn recall(
+        &self,
+        claim: &crate::idempotency::Claim,
+    ) -> impl Future<Output = Result<Option<crate::idempotency::Record>>> + Send;
+}
+
 /// Reading a user's audit log (`GET /api/v2/users/{id}/logs`).
 pub trait AuditLogStore: Send + Sync {
     /// The page `query` asks for, newest first; only records of `project` (another project's

@@ -22,7 +22,7 @@ async fn fixtures_answer_the_key_set() {
 async fn a_token_we_sign_verifies_with_the_published_key() {
     let app = App {
         store: NoStore,
-        tokens: idlink::testing::test_tokens(),
+        tokens: idlink::testing::test_tokens().into(),
     };
     let tokens = &app.tokens;
     let resp = answer::<crate::Family>(handle(&app, &Request::default())).await;

@@ -14,13 +14,17 @@ async fn env() -> (App<MemoryStore>, Seed) {
     (
         idlink::function::App {
             store,
-            tokens: test_tokens(),
+            tokens: test_tokens().into(),
         },
         seed,
     )
 }
 
-async fn call<S: LinkStore>(app: &App<S>, token: &str, body: Value) -> (u16, Value) {
+async fn call<S: LinkStore + idlink::store::OnceStore>(
+    app: &App<S>,
+    token: &str,
+    body: Value,
+) -> (u16, Value) {
     let req: Request = http::Request::builder()
         .method("POST")
         .uri("/api/v2/user/link-identifier")

@@ -32,7 +32,7 @@ async fn seeded() -> (
     let (store, seed) = seeded_memory_store().await;
     let app = App {
         store,
-        tokens: tokens_from(&test_key_json()),
+        tokens: tokens_from(&test_key_json()).into(),
     };
     let mut values = seed.placeholders(&app.tokens);
     seed_partner(&app.store, &app.tokens, &seed, &mut values).await;

@@ -134,15 +134,13 @@ impl AccountStore for DynamoStore {
                 )?,
                 self.audit(&cmd.record())?,
             ];
-            match self.transact(items).await? {
-                TxOutcome::Done => {
-                    let mut out = primary;
-                    out.identities.push(cmd.identity.clone());
-                    out.identities.sort();
-                    out.user.version += 1;
-                    out.user.updated_at = cmd.now;
-                    Ok(Retry::Done(out))
-                }
+            let mut out = primary;
+            out.identities.push(cmd.identity.clone());
+            out.identities.sort();
+            out.user.version += 1;
+            out.user.updated_at = cmd.now;
+            match self.transact_once(items, &cmd.by, &out).await? {
+                TxOutcome::Done => Ok(Retry::Done(out)),
                 // Someone took the identity or changed the user meanwhile: decide again.
                 TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Retry::Again),
             }
@@ -205,7 +203,7 @@ impl AccountStore for DynamoStore {
                     Some(NEW_ITEM),
                 )?);
             }
-            match self.transact(items).await? {
+            match self.transact_once(items, &cmd.by, &after).await? {
                 TxOutcome::Done => Ok(Retry::Done(after)),
                 TxOutcome::ConditionFailed(failed) if failed.contains(&proof_index) => {
                     Err(Error::InvalidLinkWith("the token was already used"))
@@ -243,11 +241,12 @@ impl AccountStore for DynamoStore {
             for record in cmd.records(standalone.id) {
                 items.push(self.audit(&record)?);
             }
-            match self.transact(items).await? {
-                TxOutcome::Done => Ok(Retry::Done(Unlinked {
-                    primary: apply_unlink(&primary, cmd),
-                    standalone: standalone.id,
-                })),
+            let unlinked = Unlinked {
+                primary: apply_unlink(&primary, cmd),
+                standalone: standalone.id,
+            };
+            match self.transact_once(items, &cmd.by, &unlinked).await? {
+                TxOutcome::Done => Ok(Retry::Done(unlinked)),
                 TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Retry::Again),
             }
         })

@@ -87,7 +87,7 @@ impl DynamoStore {
             )?,
             self.audit(&write.record(owner))?,
         ];
-        Ok(match self.transact(items).await? {
+        Ok(match self.transact_once(items, &write.by, &()).await? {
             TxOutcome::Done => Written::Done,
             TxOutcome::ConditionFailed(_) => Written::Refused,
             TxOutcome::Conflict => Written::Busy,

@@ -134,6 +134,7 @@ pub(super) fn record_from_item(item: &Item) -> Result<AuditRecord> {
         by: Audit {
             actor,
             request_id: get_s(item, "request_id").unwrap_or_default().to_owned(),
+            once: None,
         },
     })
 }

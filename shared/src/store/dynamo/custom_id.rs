@@ -75,12 +75,17 @@ impl CustomIdStore for DynamoStore {
             // The two reads are not one snapshot: a concurrent change of this user can fall
             // between them, and the plan then asks to read again.
             let plan = match plan_custom_id_change(&user, owner?, cmd)? {
-                CustomIdDecision::Unchanged => return Ok(Retry::Done(CustomIdOutcome::Unchanged)),
+                CustomIdDecision::Unchanged => {
+                    // Nothing to write, but a keyed request keeps its answer all the same.
+                    self.remember(&cmd.by, &CustomIdOutcome::Unchanged).await?;
+                    return Ok(Retry::Done(CustomIdOutcome::Unchanged));
+                }
                 CustomIdDecision::ReadAgain => return Ok(Retry::Again),
                 CustomIdDecision::Change(plan) => plan,
             };
+            let writes = self.custom_id_writes(cmd, &plan, user.user.version)?;
             match self
-                .transact(self.custom_id_writes(cmd, &plan, user.user.version)?)
+                .transact_once(writes, &cmd.by, &CustomIdOutcome::Changed)
                 .await?
             {
                 TxOutcome::Done => Ok(Retry::Done(CustomIdOutcome::Changed)),

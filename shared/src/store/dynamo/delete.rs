@@ -114,7 +114,8 @@ impl DeleteStore for DynamoStore {
                 writes.push(self.delete(key(user_pk(id), sk), STILL_EXISTS)?);
             }
             writes.push(self.audit(&AuditRecord::deletion(id, project, by, now()))?);
-            if writes.len() >= MAX_TRANSACTION_ITEMS {
+            // Room for the profile's delete, and for an idempotency record.
+            if writes.len() + usize::from(by.once.is_some()) >= MAX_TRANSACTION_ITEMS {
                 return Err(Error::internal(
                     "a user holds more items than one transaction deletes",
                 ));
@@ -124,7 +125,7 @@ impl DeleteStore for DynamoStore {
                 SAME_VERSION,
                 HashMap::from([(":ver".to_owned(), n(profile.version))]),
             )?);
-            match self.transact(writes).await? {
+            match self.transact_once(writes, by, &()).await? {
                 TxOutcome::Done => Ok(Retry::Done(())),
                 // A login, link or merge changed the user meanwhile: decide again.
                 TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Retry::Again),

@@ -78,12 +78,20 @@ impl LinkStore for DynamoStore {
                 self.put(identity_item(link.user, ident, link.now), Some(NEW_ITEM))?,
                 self.audit(&link.record())?,
             ];
-            match self.transact(items).await? {
+            match self
+                .transact_once(items, &link.by, &LinkOutcome::Linked)
+                .await?
+            {
                 TxOutcome::Done => Ok(Retry::Done(LinkOutcome::Linked)),
                 TxOutcome::Conflict => Ok(Retry::Again),
                 TxOutcome::ConditionFailed(_) => {
                     Ok(match self.explain_link_refusal(link).await? {
-                        Some(outcome) => Retry::Done(outcome),
+                        Some(outcome) => {
+                            // Already linked: nothing changed, but a keyed request keeps its
+                            // answer all the same.
+                            self.remember(&link.by, &outcome).await?;
+                            Retry::Done(outcome)
+                        }
                         None => Retry::Again,
                     })
                 }

@@ -123,11 +123,12 @@ impl DynamoStore {
             )?);
             items.push(self.put(identity_item(user.id, social, cmd.now), None)?);
         }
-        match self.transact(items).await? {
-            TxOutcome::Done => Ok(Retry::Done(LoginOutcome {
-                user,
-                created: true,
-            })),
+        let outcome = LoginOutcome {
+            user,
+            created: true,
+        };
+        match self.transact_once(items, &cmd.by, &outcome).await? {
+            TxOutcome::Done => Ok(Retry::Done(outcome)),
             // Someone created this custom ID first (the re-read finds that user), or the social
             // identity was taken meanwhile (the re-read reports whose it is).
             TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Retry::Again),
@@ -141,7 +142,10 @@ impl DynamoStore {
         link_social: Option<&IdentityKey>,
     ) -> Result<Retry<LoginOutcome>> {
         let update = login_update(cmd);
-        let Some(social) = link_social else {
+        // A keyed login answers a token made from the user as it will be: read it, and
+        // condition the write on that read (the transactional path below).
+        let fast = link_social.is_none() && cmd.by.once.is_none();
+        if fast {
             let result = self
                 .client
                 .update_item()
@@ -172,17 +176,19 @@ impl DynamoStore {
                 Err(e) if e.code() == Some("TransactionConflictException") => Ok(Retry::Again),
                 Err(e) => Err(store_error(e)),
             };
-        };
-        // First time this social identity comes with the login: attach it in the same
-        // transaction as the profile update, conditioned on the user as read, whose identities
-        // (and attributes) are counted against its limits here.
+        }
+        // First time this social identity comes with the login (attach it in the same
+        // transaction as the profile update), or a keyed login: conditioned on the user as
+        // read, whose identities (and attributes) are counted against its limits here.
         let Some(held) = self.get_user(cmd.project, owner).await? else {
             return Ok(Retry::Again);
         };
         if held.user.banned_at(cmd.now) {
             return Err(Error::Banned);
         }
-        check_identity_room(&held.identities, 1)?;
+        if link_social.is_some() {
+            check_identity_room(&held.identities, 1)?;
+        }
         if !cmd.attributes.is_empty()
             && held.user.attributes.len() > Attribute::MAX_PER_USER - cmd.attributes.len()
         {
@@ -190,31 +196,33 @@ impl DynamoStore {
         }
         let mut values = update.values;
         values.insert(":ver".into(), n(held.user.version));
-        let items = vec![
-            self.put(
+        let mut items = Vec::with_capacity(4);
+        if let Some(social) = link_social {
+            items.push(self.put(
                 marker_item(cmd.project, social, owner, cmd.now),
                 Some(NEW_ITEM),
-            )?,
-            self.put(identity_item(owner, social, cmd.now), None)?,
-            self.update(
-                profile_key(owner),
-                update.expression,
-                &format!("{} AND {VERSION_AS_READ}", update.condition),
-                update.names,
-                values,
-            )?,
-            self.audit(&cmd.attached_record(owner, social))?,
-        ];
-        match self.transact(items).await? {
-            // The profile was the one read, so the login's changes to it are known.
-            TxOutcome::Done => {
-                let mut user = held.user;
-                cmd.apply_to(&mut user);
-                Ok(Retry::Done(LoginOutcome {
-                    user,
-                    created: false,
-                }))
-            }
+            )?);
+            items.push(self.put(identity_item(owner, social, cmd.now), None)?);
+        }
+        items.push(self.update(
+            profile_key(owner),
+            update.expression,
+            &format!("{} AND {VERSION_AS_READ}", update.condition),
+            update.names,
+            values,
+        )?);
+        if let Some(social) = link_social {
+            items.push(self.audit(&cmd.attached_record(owner, social))?);
+        }
+        // The profile was the one read, so the login's changes to it are known.
+        let mut user = held.user;
+        cmd.apply_to(&mut user);
+        let outcome = LoginOutcome {
+            user,
+            created: false,
+        };
+        match self.transact_once(items, &cmd.by, &outcome).await? {
+            TxOutcome::Done => Ok(Retry::Done(outcome)),
             // The user changed since the read, or the social identity was taken meanwhile:
             // decide again from a fresh read.
             TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Retry::Again),

@@ -23,6 +23,7 @@ mod items;
 mod links;
 mod login;
 mod lookups;
+mod once;
 mod profile;
 mod users;
 

@@ -68,7 +68,7 @@ impl ProfileStore for DynamoStore {
             for record in cmd.records() {
                 items.push(self.audit(&record)?);
             }
-            match self.transact(items).await? {
+            match self.transact_once(items, &cmd.by, &found).await? {
                 TxOutcome::Done => Ok(Retry::Done(found)),
                 TxOutcome::ConditionFailed(_) | TxOutcome::Conflict => Ok(Retry::Again),
             }
