@@ -16,21 +16,26 @@ use lambda_http::Request;
 /// request pays), with the server token a studio's server sends with every request (verified
 /// once per instance, then answered from the cache of verified tokens) and (a′) with a token the
 /// instance has never seen (a full ES256 verification); (b) a returning login that signs a
-/// token; (c) a first login.
+/// token; (c) a first login; (d) a first login with an `Idempotency-Key` (its answer is sealed
+/// and kept); (e) that login's replay (one read, the answer opened).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Case {
     Floor404,
     Floor404NewToken,
     ReturningLogin,
     FirstLogin,
+    KeyedFirstLogin,
+    KeyedReplay,
 }
 
 impl Case {
-    pub const ALL: [Case; 4] = [
+    pub const ALL: [Case; 6] = [
         Case::Floor404,
         Case::Floor404NewToken,
         Case::ReturningLogin,
         Case::FirstLogin,
+        Case::KeyedFirstLogin,
+        Case::KeyedReplay,
     ];
 
     pub fn id(self) -> &'static str {
@@ -39,6 +44,8 @@ impl Case {
             Case::Floor404NewToken => "a2_floor_404_new_token",
             Case::ReturningLogin => "b_returning_login",
             Case::FirstLogin => "c_first_login",
+            Case::KeyedFirstLogin => "d_keyed_first_login",
+            Case::KeyedReplay => "e_keyed_replay",
         }
     }
 
@@ -48,6 +55,8 @@ impl Case {
             Case::Floor404NewToken => "(a′) server token never seen: ES256 verify, → 404",
             Case::ReturningLogin => "(b) returning login, signs a token",
             Case::FirstLogin => "(c) first login, signs a token",
+            Case::KeyedFirstLogin => "(d) first login with Idempotency-Key: answer sealed, kept",
+            Case::KeyedReplay => "(e) the same request again: stored answer replayed",
         }
     }
 
@@ -102,8 +111,10 @@ impl Cpu {
             values,
             seed,
         };
-        // The returning login's user exists before the first measured request.
+        // The returning login's user, and the keyed login the replays repeat, exist before the
+        // first measured request.
         assert_eq!(cpu.run(Case::ReturningLogin, 0).await, 200);
+        assert_eq!(cpu.run(Case::KeyedReplay, 0).await, 200);
         cpu
     }
 
@@ -120,12 +131,33 @@ impl Cpu {
                 fill(&self.floor_template, &values)
             }
             Case::ReturningLogin => self.login.clone(),
-            Case::FirstLogin => self
-                .login
-                .replace(FIXTURE_CUSTOM_ID, &format!("bench-first-{n}"))
-                .replace(FIXTURE_SOCIAL_ID, &format!("9{n}")),
+            Case::FirstLogin => self.first_login(&format!("bench-first-{n}"), &format!("9{n}")),
+            Case::KeyedFirstLogin => {
+                self.first_login(&format!("bench-keyed-{n}"), &format!("8{n}"))
+            }
+            Case::KeyedReplay => self.first_login("bench-replayed", "7"),
         };
-        lambda_http::request::from_str(&text).expect("fixture is an API Gateway event")
+        let mut req =
+            lambda_http::request::from_str(&text).expect("fixture is an API Gateway event");
+        let key = match case {
+            Case::KeyedFirstLogin => Some(format!("bench-key-{n}")),
+            Case::KeyedReplay => Some("bench-replayed".to_owned()),
+            _ => None,
+        };
+        if let Some(key) = key {
+            req.headers_mut().insert(
+                idlink::idempotency::HEADER,
+                key.parse().expect("a header value"),
+            );
+        }
+        req
+    }
+
+    /// The fixture's login, made a first login of `custom_id` with a new social identity.
+    fn first_login(&self, custom_id: &str, social_id: &str) -> String {
+        self.login
+            .replace(FIXTURE_CUSTOM_ID, custom_id)
+            .replace(FIXTURE_SOCIAL_ID, social_id)
     }
 
     pub async fn handle(&self, req: Request) -> u16 {

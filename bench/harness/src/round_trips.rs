@@ -87,6 +87,58 @@ pub async fn measure() -> Vec<Trips> {
     assert_eq!(resp.status(), 200, "link through the adapter");
     calls.push(ops(&recorder));
 
+    // With an Idempotency-Key: a first login (its answer kept in the same transaction), then
+    // the same request again (answered from the kept answer).
+    for _ in 0..2 {
+        let mut req = request(
+            "/users/login/server_custom_id",
+            &token,
+            r#"{"server_custom_id":"rt-keyed"}"#.to_owned(),
+            None,
+        );
+        req.headers_mut().insert(
+            idlink::idempotency::HEADER,
+            http::HeaderValue::from_static("rt-keyed-login"),
+        );
+        let resp =
+            answer::<auth_custom_id::Family>(auth_custom_id::handler::handle(&login_app, &req))
+                .await;
+        assert_eq!(resp.status(), 200, "keyed login through the adapter");
+        calls.push(ops(&recorder));
+    }
+
+    // An audited merge (Auth0 link of an identity another user holds), without and with a key.
+    for (i, key) in [None, Some("rt-keyed-merge")].into_iter().enumerate() {
+        let primary = login_user(&login_app.store, &seed, &format!("rt-primary-{i}")).await;
+        let steam = format!("rt-merge-{i}");
+        idlink::testing::login_social(
+            &login_app.store,
+            seed.project.id,
+            &format!("rt-secondary-{i}"),
+            Some(("steam", steam.as_str())),
+        )
+        .await;
+        recorder.take();
+        let id = primary.id.to_string();
+        let mut req = idlink::testing::api_request(
+            "POST",
+            &format!("/api/v2/users/{id}/identities"),
+            &[("id", id.as_str())],
+            &token,
+            Some(&serde_json::json!({"provider": "steam", "user_id": steam})),
+        );
+        if let Some(key) = key {
+            req.headers_mut().insert(
+                idlink::idempotency::HEADER,
+                http::HeaderValue::from_static(key),
+            );
+        }
+        let resp =
+            answer::<link_identity::Family>(link_identity::handler::handle(&login_app, &req)).await;
+        assert_eq!(resp.status(), 201, "merge through the adapter");
+        calls.push(ops(&recorder));
+    }
+
     // Lookups: 250 players by custom ID, the first 50 with a Steam account.
     for i in 0..250 {
         let steam = format!("7656{i}");
@@ -130,8 +182,20 @@ pub async fn measure() -> Vec<Trips> {
     );
     calls.push(ops(&recorder));
 
-    let [first, returning, logout, link, linking_info, attributes]: [Vec<String>; 6] =
-        calls.try_into().expect("six operations");
+    let [
+        first,
+        returning,
+        logout,
+        link,
+        keyed_login,
+        replay,
+        merge,
+        keyed_merge,
+        linking_info,
+        attributes,
+    ]: [Vec<String>; 10] = calls.try_into().expect("ten operations");
+    let one_tx =
+        |calls: &[String]| calls.iter().filter(|c| *c == "TransactWriteItems").count() == 1;
     vec![
         Trips {
             operation: "first login",
@@ -158,6 +222,30 @@ pub async fn measure() -> Vec<Trips> {
             within: link == ["TransactWriteItems"],
             calls: link,
             budget: "1 transaction",
+        },
+        Trips {
+            operation: "first login, Idempotency-Key",
+            within: one_tx(&keyed_login) && keyed_login.len() <= 3,
+            calls: keyed_login,
+            budget: "+1 GetItem (the key's record)",
+        },
+        Trips {
+            operation: "the same login again (replay)",
+            within: replay == ["GetItem"],
+            calls: replay,
+            budget: "1 GetItem",
+        },
+        Trips {
+            operation: "merge (Auth0 link, audited in both logs)",
+            within: one_tx(&merge) && reads(&merge) <= 3 && merge.len() <= 4,
+            calls: merge,
+            budget: "≤ 3 reads (holder, both users) + 1 transaction",
+        },
+        Trips {
+            operation: "merge, Idempotency-Key",
+            within: one_tx(&keyed_merge) && reads(&keyed_merge) <= 4 && keyed_merge.len() <= 5,
+            calls: keyed_merge,
+            budget: "+1 GetItem",
         },
         Trips {
             operation: "linking_info, 50 pairs",
