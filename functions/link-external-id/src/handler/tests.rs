@@ -190,3 +190,60 @@ async fn event_fixtures() {
         }
     }
 }
+
+impl Env {
+    async fn keyed_link(&self, key: &str, user: &str, external: &str) -> Response<Body> {
+        let body = json!({"user_id": user, "external_account_id": external}).to_string();
+        let req: Request = http::Request::builder()
+            .method("POST")
+            .uri("/users/account/link_external_id")
+            .header("x-server-authorization", &self.token)
+            .header("idempotency-key", key)
+            .body(Body::from(body))
+            .unwrap();
+        answer::<crate::Family>(handle(&self.app, &req)).await
+    }
+}
+
+#[tokio::test]
+async fn a_keyed_link_is_answered_again_and_a_reused_key_is_refused() {
+    let env = env().await;
+    let user = login_user(&env.app.store, &env.seed, "player").await;
+    let id = user.id.to_string();
+    let first = env.keyed_link("k-1", &id, "A1").await;
+    assert_eq!(first.status(), 200);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let records = env.app.store.log_of(user.id).len();
+
+    // The same request again: the same answer, marked, and nothing written.
+    let again = env.keyed_link("k-1", &id, "A1").await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.body().as_ref(), first.body().as_ref());
+    assert_eq!(env.app.store.log_of(user.id).len(), records);
+
+    // The key with another request: 422 in Xsolla's envelope, and nothing changed.
+    let other = env.keyed_link("k-1", &id, "B2").await;
+    assert_eq!(other.status(), 422);
+    let body: Value = serde_json::from_slice(other.body().as_ref()).unwrap();
+    assert_eq!(body["error"]["code"], "002-027");
+    assert_eq!(body["error"]["details"]["parameter"], "Idempotency-Key");
+    assert_eq!(env.external_of(user.id).await.as_deref(), Some("A1"));
+
+    // A malformed key is a bad parameter, before anything is read.
+    let bad = env.keyed_link(&"k".repeat(256), &id, "A1").await;
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn a_keyed_link_that_changes_nothing_keeps_its_answer() {
+    let env = env().await;
+    let user = login_user(&env.app.store, &env.seed, "player").await;
+    let id = user.id.to_string();
+    assert_eq!(env.link(&id, "A1").await.0, 200);
+    // Already linked: nothing to write, but the key's answer is kept all the same.
+    let first = env.keyed_link("k-2", &id, "A1").await;
+    assert_eq!(first.status(), 200);
+    let again = env.keyed_link("k-2", &id, "A1").await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+}

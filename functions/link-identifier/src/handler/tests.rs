@@ -140,3 +140,45 @@ async fn event_fixtures_cover_every_code_of_the_endpoint() {
         case.expect_partner(resp);
     }
 }
+
+async fn keyed_call<S: LinkStore + idlink::store::OnceStore>(
+    app: &App<S>,
+    token: &str,
+    key: &str,
+    body: Value,
+) -> Response<Body> {
+    let req: Request = http::Request::builder()
+        .method("POST")
+        .uri("/api/v2/user/link-identifier")
+        .header("authorization", format!("Bearer {token}"))
+        .header("idempotency-key", key)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    answer::<crate::Family>(handle(app, &req)).await
+}
+
+#[tokio::test]
+async fn a_keyed_link_replays_and_a_reused_key_gets_the_partner_envelope() {
+    let (app, seed) = env().await;
+    let user = login_user(&app.store, &seed, "p").await;
+    let token = app
+        .tokens
+        .issue_user_token(&user, None, None, now())
+        .unwrap();
+    let first = keyed_call(&app, &token, "k", json!({ "identifier": ID })).await;
+    assert_eq!(first.status(), 200);
+    let again = keyed_call(&app, &token, "k", json!({ "identifier": ID })).await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.body().as_ref(), first.body().as_ref());
+
+    let other_id = ID.replace('c', "d");
+    let reused = keyed_call(&app, &token, "k", json!({ "identifier": other_id })).await;
+    assert_eq!(reused.status(), 422);
+    let body: Value = serde_json::from_slice(reused.body().as_ref()).unwrap();
+    assert_eq!(body["code"], "IDEMPOTENCY_KEY_REUSED");
+
+    let bad = keyed_call(&app, &token, "a b", json!({ "identifier": ID })).await;
+    assert_eq!(bad.status(), 400);
+    let body: Value = serde_json::from_slice(bad.body().as_ref()).unwrap();
+    assert_eq!(body["code"], "IDEMPOTENCY_KEY_INVALID");
+}

@@ -510,3 +510,56 @@ async fn event_fixtures() {
         }
     }
 }
+
+impl Env {
+    async fn keyed(&self, key: &str, id: &str, body: Value) -> Response<Body> {
+        let req: Request = http::Request::builder()
+            .method("POST")
+            .uri(format!("/api/v2/users/{id}/identities"))
+            .header("authorization", format!("Bearer {}", self.server()))
+            .header("idempotency-key", key)
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let req = req.with_path_parameters(HashMap::from([("id".to_owned(), id.to_owned())]));
+        answer::<crate::Family>(handle(&self.app, &req)).await
+    }
+}
+
+#[tokio::test]
+async fn a_keyed_merge_happens_once_and_its_answer_is_replayed() {
+    let env = env().await;
+    let primary = env.user("primary").await;
+    let secondary = env.user("secondary").await;
+    let id = primary.id.to_string();
+    let body = json!({"provider": "server_custom_id", "user_id": "secondary"});
+    let first = env.keyed("merge-1", &id, body.clone()).await;
+    assert_eq!(first.status(), 201);
+    let merged = env.app.store.log_of(primary.id).len();
+
+    let again = env.keyed("merge-1", &id, body).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.body().as_ref(), first.body().as_ref());
+    assert_eq!(
+        env.app.store.log_of(primary.id).len(),
+        merged,
+        "no second merge"
+    );
+    assert!(
+        env.app
+            .store
+            .get_user(env.seed.project.id, secondary.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The key with another body: Auth0's envelope, 422.
+    let other = env
+        .keyed("merge-1", &id, json!({"provider": "steam", "user_id": "1"}))
+        .await;
+    assert_eq!(other.status(), 422);
+    let answer: Value = serde_json::from_slice(other.body().as_ref()).unwrap();
+    assert_eq!(answer["errorCode"], "idempotency_key_reused");
+    assert_eq!(answer["statusCode"], 422);
+}
