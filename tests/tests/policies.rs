@@ -75,21 +75,33 @@ impl Login {
 
     /// Logs in and answers the requests it sent.
     async fn login(&self, query: &[(&str, &str)], body: &str, status: u16) -> Vec<Call> {
+        self.send(&self.request(query, body), status).await
+    }
+
+    /// Logs in with an `Idempotency-Key` and answers the requests it sent.
+    async fn login_keyed(&self, key: &str, body: &str, status: u16) -> Vec<Call> {
+        self.send(&keyed(self.request(&[], body), key), status)
+            .await
+    }
+
+    fn request(&self, query: &[(&str, &str)], body: &str) -> Request {
         let req: Request = http::Request::builder()
             .method("POST")
             .uri("/users/login/server_custom_id")
             .header("authorization", format!("Bearer {}", self.token))
             .body(Body::from(body.to_owned()))
             .unwrap();
-        let req = req.with_query_string_parameters(
+        req.with_query_string_parameters(
             query
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect::<std::collections::HashMap<_, _>>(),
-        );
+        )
+    }
+
+    async fn send(&self, req: &Request, status: u16) -> Vec<Call> {
         let resp =
-            answer::<auth_custom_id::Family>(auth_custom_id::handler::handle(&self.app, &req))
-                .await;
+            answer::<auth_custom_id::Family>(auth_custom_id::handler::handle(&self.app, req)).await;
         assert_eq!(resp.status().as_u16(), status);
         self.recorder.take()
     }
@@ -132,6 +144,30 @@ async fn login_round_trips_hold_the_budget() {
         operations(&l.login(&[], taken, 422).await),
         ["BatchGetItem"]
     );
+    // A keyed login first looks for its key's record, and writes it in the login's transaction;
+    // a returning one reads the user to make its token, and writes in a transaction too.
+    let keyed_first = r#"{"server_custom_id":"k"}"#;
+    assert_eq!(
+        operations(&l.login_keyed("first", keyed_first, 200).await),
+        ["GetItem", "GetItem", "TransactWriteItems"],
+        "first keyed login"
+    );
+    assert_eq!(
+        operations(&l.login_keyed("first", keyed_first, 200).await),
+        ["GetItem"],
+        "its replay"
+    );
+    let keyed_returning = r#"{"server_custom_id":"p"}"#;
+    assert_eq!(
+        operations(&l.login_keyed("returning", keyed_returning, 200).await),
+        ["GetItem", "GetItem", "Query", "TransactWriteItems"],
+        "returning keyed login"
+    );
+    assert_eq!(
+        operations(&l.login_keyed("returning", keyed_returning, 200).await),
+        ["GetItem"],
+        "its replay"
+    );
 }
 
 #[tokio::test]
@@ -147,6 +183,9 @@ async fn auth_custom_id_policy_grants_exactly_what_it_uses() {
     calls.extend(l.login(&[], social, 200).await);
     let social = r#"{"server_custom_id":"q","social_profile":{"platform":"psn","user_id":"1"}}"#;
     calls.extend(l.login(&[], social, 200).await);
+    calls.extend(l.login_keyed("k", r#"{"server_custom_id":"k"}"#, 200).await);
+    calls.extend(l.login_keyed("k", r#"{"server_custom_id":"k"}"#, 200).await);
+    calls.extend(l.login_keyed("p", r#"{"server_custom_id":"p"}"#, 200).await);
     assert_eq!(actions(&calls), granted("AuthCustomIdFunction"));
 }
 
@@ -228,6 +267,15 @@ fn request(
     )
 }
 
+/// `req` with an `Idempotency-Key` header.
+fn keyed(mut req: Request, key: &str) -> Request {
+    req.headers_mut().insert(
+        idlink::idempotency::HEADER,
+        http::HeaderValue::from_str(key).unwrap(),
+    );
+    req
+}
+
 /// The whole check for one function: each request's calls are its budget, and all of them
 /// together use exactly what the function's policy grants.
 fn assert_exact(resource: &str, runs: &[(Vec<Call>, &[&str])]) {
@@ -289,9 +337,11 @@ async fn link_external_id_is_one_transaction_and_its_policy_is_exact() {
     let w = Wire::new().await;
     let user = idlink::testing::login_user(&w.store, &w.seed, "p").await;
     let other = idlink::testing::login_user(&w.store, &w.seed, "q").await;
+    let third = idlink::testing::login_user(&w.store, &w.seed, "r").await;
     let token = w.server_token(&[Scope::UsersLink]);
-    let link = |user: &idlink::user::User| {
-        let body = serde_json::json!({"user_id": user.id.to_string(), "external_account_id": "X"});
+    let link = |user: &idlink::user::User, external: &str| {
+        let body =
+            serde_json::json!({"user_id": user.id.to_string(), "external_account_id": external});
         request(
             "POST",
             "/users/account/link_external_id",
@@ -301,14 +351,36 @@ async fn link_external_id_is_one_transaction_and_its_policy_is_exact() {
         )
     };
     w.start();
-    let linked = serve!(w, link_external_id, link(&user), 200);
-    let refused = serve!(w, link_external_id, link(&other), 422);
+    let linked = serve!(w, link_external_id, link(&user, "X"), 200);
+    let refused = serve!(w, link_external_id, link(&other, "X"), 422);
+    let keyed_link = keyed(link(&third, "Y"), "link");
+    let keyed_linked = serve!(w, link_external_id, keyed_link, 200);
+    let replayed = serve!(w, link_external_id, keyed_link, 200);
+    let keyed_again = keyed(link(&third, "Y"), "again");
+    let keyed_linked_again = serve!(w, link_external_id, keyed_again, 200);
+    let replayed_again = serve!(w, link_external_id, keyed_again, 200);
+    let keyed_refused = serve!(w, link_external_id, keyed(link(&other, "X"), "taken"), 422);
     assert_exact(
         "LinkExternalIdFunction",
         &[
             // A link is one transaction; a refusal is explained with one batched read.
             (linked, &["TransactWriteItems"]),
             (refused, &["TransactWriteItems", "BatchGetItem"]),
+            // A keyed link first looks for its key's record, then writes it in the link's
+            // transaction; its replay is that one read.
+            (keyed_linked, &["GetItem", "TransactWriteItems"]),
+            (replayed, &["GetItem"]),
+            // A keyed repeated link changes nothing and keeps its answer alone.
+            (
+                keyed_linked_again,
+                &["GetItem", "TransactWriteItems", "BatchGetItem", "PutItem"],
+            ),
+            (replayed_again, &["GetItem"]),
+            // A keyed refusal looks again, for a concurrent twin's answer.
+            (
+                keyed_refused,
+                &["GetItem", "TransactWriteItems", "BatchGetItem", "GetItem"],
+            ),
         ],
     );
 }
@@ -340,8 +412,10 @@ async fn partner_functions_round_trips_and_policies() {
         .put_api_key(&ApiKeyHash::of(&api_key), w.seed.project.id)
         .await
         .unwrap();
+    let third = idlink::testing::login_user(&w.store, &w.seed, "third").await;
     let id = "c6fefe8d7ac0f4113876d634e8d15f65947f1b62d4859fffcd2464d2be58b2d8";
-    let link = |user: &idlink::user::User| {
+    let third_id = "d6fefe8d7ac0f4113876d634e8d15f65947f1b62d4859fffcd2464d2be58b2d8";
+    let link_id = |user: &idlink::user::User, id: &str| {
         let body = serde_json::json!({ "identifier": id });
         let token = w.user_token(user);
         request(
@@ -352,6 +426,7 @@ async fn partner_functions_round_trips_and_policies() {
             Some(body),
         )
     };
+    let link = |user: &idlink::user::User| link_id(user, id);
     let resolve: Request = http::Request::builder()
         .uri("/api/v2/user")
         .header("x-api-key", &api_key)
@@ -361,12 +436,27 @@ async fn partner_functions_round_trips_and_policies() {
     w.start();
     let linked = serve!(w, link_identifier, link(&me), 200);
     let taken = serve!(w, link_identifier, link(&other), 409);
+    let keyed_link = keyed(link_id(&third, third_id), "link");
+    let keyed_linked = serve!(w, link_identifier, keyed_link, 200);
+    let replayed = serve!(w, link_identifier, keyed_link, 200);
+    let keyed_again = keyed(link_id(&third, third_id), "again");
+    let keyed_linked_again = serve!(w, link_identifier, keyed_again, 200);
+    let replayed_again = serve!(w, link_identifier, keyed_again, 200);
     let resolved = serve!(w, resolve_identifier, resolve, 200);
     assert_exact(
         "LinkIdentifierFunction",
         &[
             (linked, &["TransactWriteItems"]),
             (taken, &["TransactWriteItems", "BatchGetItem"]),
+            // Keyed: the key's record first, then written with the link; a replay reads it.
+            (keyed_linked, &["GetItem", "TransactWriteItems"]),
+            (replayed, &["GetItem"]),
+            // A keyed repeated link changes nothing and keeps its answer alone.
+            (
+                keyed_linked_again,
+                &["GetItem", "TransactWriteItems", "BatchGetItem", "PutItem"],
+            ),
+            (replayed_again, &["GetItem"]),
         ],
     );
     // The API key, the identifier's marker, the user.
@@ -381,6 +471,7 @@ async fn account_functions_round_trips_and_policies() {
     let w = Wire::new().await;
     let a = idlink::testing::login_user(&w.store, &w.seed, "a").await;
     idlink::testing::login_user(&w.store, &w.seed, "b").await;
+    idlink::testing::login_user(&w.store, &w.seed, "c").await;
     let token = w.server_token(&Scope::ALL);
     let id = a.id.to_string();
     let user_path = format!("/api/v2/users/{id}");
@@ -394,13 +485,16 @@ async fn account_functions_round_trips_and_policies() {
             Some(body),
         )
     };
-    let unlink = request(
-        "DELETE",
-        &format!("{identities}/xbox/7"),
-        Some(&token),
-        &[("id", &id), ("provider", "xbox"), ("user_id", "7")],
-        None,
-    );
+    let unlink_xbox = |xbox: &str| {
+        request(
+            "DELETE",
+            &format!("{identities}/xbox/{xbox}"),
+            Some(&token),
+            &[("id", &id), ("provider", "xbox"), ("user_id", xbox)],
+            None,
+        )
+    };
+    let unlink = unlink_xbox("7");
     w.start();
     let read = serve!(
         w,
@@ -421,6 +515,21 @@ async fn account_functions_round_trips_and_policies() {
         201
     );
     let unlinked = serve!(w, unlink_identity, unlink, 200);
+    let keyed_merge = keyed(
+        link(serde_json::json!({"provider": "server_custom_id", "user_id": "c"})),
+        "merge",
+    );
+    let keyed_merged = serve!(w, link_identity, keyed_merge, 201);
+    let merge_replayed = serve!(w, link_identity, keyed_merge, 201);
+    let keyed_attach = keyed(
+        link(serde_json::json!({"provider": "xbox", "user_id": "8"})),
+        "attach",
+    );
+    let keyed_attached = serve!(w, link_identity, keyed_attach, 201);
+    let attach_replayed = serve!(w, link_identity, keyed_attach, 201);
+    let keyed_unlink = keyed(unlink_xbox("8"), "unlink");
+    let keyed_unlinked = serve!(w, unlink_identity, keyed_unlink, 200);
+    let unlink_replayed = serve!(w, unlink_identity, keyed_unlink, 200);
     let logs = request(
         "GET",
         &format!("{user_path}/logs"),
@@ -452,11 +561,27 @@ async fn account_functions_round_trips_and_policies() {
             // The owner, both users, one transaction.
             (merged, &["GetItem", "Query", "Query", "TransactWriteItems"]),
             (attached, &["GetItem", "Query", "TransactWriteItems"]),
+            // Keyed: the key's record first, then written in the same transaction; a replay
+            // is that one read.
+            (
+                keyed_merged,
+                &["GetItem", "GetItem", "Query", "Query", "TransactWriteItems"],
+            ),
+            (merge_replayed, &["GetItem"]),
+            (
+                keyed_attached,
+                &["GetItem", "GetItem", "Query", "TransactWriteItems"],
+            ),
+            (attach_replayed, &["GetItem"]),
         ],
     );
     assert_exact(
         "UnlinkIdentityFunction",
-        &[(unlinked, &["Query", "TransactWriteItems"])],
+        &[
+            (unlinked, &["Query", "TransactWriteItems"]),
+            (keyed_unlinked, &["GetItem", "Query", "TransactWriteItems"]),
+            (unlink_replayed, &["GetItem"]),
+        ],
     );
 }
 
@@ -649,6 +774,9 @@ async fn write_attributes_is_one_read_and_one_write_and_its_policy_is_exact() {
     let written = serve!(w, write_attributes, write("p"), 204);
     let unknown = serve!(w, write_attributes, write("nobody"), 404);
     let at_cap = serve!(w, write_attributes, write("full"), 422);
+    let keyed_write = keyed(write("p"), "write");
+    let keyed_written = serve!(w, write_attributes, keyed_write, 204);
+    let replayed = serve!(w, write_attributes, keyed_write, 204);
     assert_exact(
         "WriteAttributesFunction",
         &[
@@ -658,6 +786,10 @@ async fn write_attributes_is_one_read_and_one_write_and_its_policy_is_exact() {
             (unknown, &["GetItem"]),
             // A refused write reads the profile to count exactly, and refuses without writing.
             (at_cap, &["GetItem", "TransactWriteItems", "GetItem"]),
+            // Keyed: the key's record first, then written in the same transaction; a replay
+            // is that one read.
+            (keyed_written, &["GetItem", "GetItem", "TransactWriteItems"]),
+            (replayed, &["GetItem"]),
         ],
     );
 }
@@ -682,6 +814,12 @@ async fn change_custom_id_is_one_transaction_and_its_policy_is_exact() {
     let changed = serve!(w, change_custom_id, change("q"), 204);
     let same = serve!(w, change_custom_id, change("q"), 204);
     let taken = serve!(w, change_custom_id, change("taken"), 422);
+    let keyed_change = keyed(change("r"), "change");
+    let keyed_changed = serve!(w, change_custom_id, keyed_change, 204);
+    let replayed = serve!(w, change_custom_id, keyed_change, 204);
+    let keyed_same = keyed(change("r"), "same");
+    let keyed_unchanged = serve!(w, change_custom_id, keyed_same, 204);
+    let same_replayed = serve!(w, change_custom_id, keyed_same, 204);
     assert_exact(
         "ChangeCustomIdFunction",
         &[
@@ -690,6 +828,15 @@ async fn change_custom_id_is_one_transaction_and_its_policy_is_exact() {
             // Nothing to change, or a custom ID another user holds: nothing is written.
             (same, &["Query", "GetItem"]),
             (taken, &["Query", "GetItem"]),
+            // Keyed: the key's record first, then written in the same transaction, or alone
+            // when nothing changes; a replay is that one read.
+            (
+                keyed_changed,
+                &["GetItem", "Query", "GetItem", "TransactWriteItems"],
+            ),
+            (replayed, &["GetItem"]),
+            (keyed_unchanged, &["GetItem", "Query", "GetItem", "PutItem"]),
+            (same_replayed, &["GetItem"]),
         ],
     );
 }
@@ -699,6 +846,8 @@ async fn delete_user_purges_the_log_then_is_one_transaction_and_its_policies_are
     let w = Wire::new().await;
     let auth0_user = idlink::testing::login_user(&w.store, &w.seed, "p").await;
     let xsolla_user = idlink::testing::login_user(&w.store, &w.seed, "q").await;
+    let keyed_auth0_user = idlink::testing::login_user(&w.store, &w.seed, "r").await;
+    let keyed_xsolla_user = idlink::testing::login_user(&w.store, &w.seed, "s").await;
     let token = w.server_token(&[Scope::DeleteUsers]);
     let auth0 = |user: &idlink::user::User| {
         let id = user.id.to_string();
@@ -730,9 +879,27 @@ async fn delete_user_purges_the_log_then_is_one_transaction_and_its_policies_are
     let again = serve!(w, delete_user, auth0(&auth0_user), 404);
     let x_deleted = serve!(w, delete_user_xsolla, xsolla(&xsolla_user), 204);
     let x_again = serve!(w, delete_user_xsolla, xsolla(&xsolla_user), 404);
-    for (resource, deleted, again) in [
-        ("DeleteUserFunction", deleted, again),
-        ("DeleteUserXsollaFunction", x_deleted, x_again),
+    let keyed_delete = keyed(auth0(&keyed_auth0_user), "delete");
+    let keyed_deleted = serve!(w, delete_user, keyed_delete, 204);
+    let replayed = serve!(w, delete_user, keyed_delete, 204);
+    let x_keyed_delete = keyed(xsolla(&keyed_xsolla_user), "delete-xsolla");
+    let x_keyed_deleted = serve!(w, delete_user_xsolla, x_keyed_delete, 204);
+    let x_replayed = serve!(w, delete_user_xsolla, x_keyed_delete, 204);
+    for (resource, deleted, again, keyed_deleted, replayed) in [
+        (
+            "DeleteUserFunction",
+            deleted,
+            again,
+            keyed_deleted,
+            replayed,
+        ),
+        (
+            "DeleteUserXsollaFunction",
+            x_deleted,
+            x_again,
+            x_keyed_deleted,
+            x_replayed,
+        ),
     ] {
         assert_exact(
             resource,
@@ -744,6 +911,19 @@ async fn delete_user_purges_the_log_then_is_one_transaction_and_its_policies_are
                     &["Query", "Query", "BatchWriteItem", "TransactWriteItems"],
                 ),
                 (again, &["Query"]),
+                // Keyed: the key's record first, then written in the same transaction; a
+                // replay is that one read.
+                (
+                    keyed_deleted,
+                    &[
+                        "GetItem",
+                        "Query",
+                        "Query",
+                        "BatchWriteItem",
+                        "TransactWriteItems",
+                    ],
+                ),
+                (replayed, &["GetItem"]),
             ],
         );
     }
@@ -786,23 +966,48 @@ async fn profile_updates_are_one_query_and_one_write_and_their_policies_are_exac
         200
     );
     let unchanged = serve!(w, update_user, patch(&id, serde_json::json!({})), 200);
-    // The user's partition, then its profile in one conditional write.
+    let keyed_ban = keyed(ban("POST", &id, reason()), "ban");
+    let keyed_banned = serve!(w, ban_user, keyed_ban, 204);
+    let ban_replayed = serve!(w, ban_user, keyed_ban, 204);
+    let keyed_unban = keyed(ban("DELETE", &id, None), "unban");
+    let keyed_unbanned = serve!(w, unban_user, keyed_unban, 204);
+    let unban_replayed = serve!(w, unban_user, keyed_unban, 204);
+    let keyed_update = keyed(patch(&id, serde_json::json!({"nickname": "M"})), "update");
+    let keyed_updated = serve!(w, update_user, keyed_update, 200);
+    let update_replayed = serve!(w, update_user, keyed_update, 200);
+    let keyed_nothing = keyed(patch(&id, serde_json::json!({})), "nothing");
+    let keyed_unchanged = serve!(w, update_user, keyed_nothing, 200);
+    let nothing_again = serve!(w, update_user, keyed_nothing, 200);
+    // The user's partition, then its profile in one conditional write; keyed, the key's
+    // record first, then written in the same transaction, and a replay is that one read.
+    let keyed_write: &[&str] = &["GetItem", "Query", "TransactWriteItems"];
     assert_exact(
         "BanUserFunction",
         &[
             (banned, &["Query", "TransactWriteItems"]),
             (unknown, &["Query"]),
+            (keyed_banned, keyed_write),
+            (ban_replayed, &["GetItem"]),
         ],
     );
     assert_exact(
         "UnbanUserFunction",
-        &[(unbanned, &["Query", "TransactWriteItems"])],
+        &[
+            (unbanned, &["Query", "TransactWriteItems"]),
+            (keyed_unbanned, keyed_write),
+            (unban_replayed, &["GetItem"]),
+        ],
     );
     assert_exact(
         "UpdateUserFunction",
         &[
             (updated, &["Query", "TransactWriteItems"]),
             (unchanged, &["Query"]),
+            (keyed_updated, keyed_write),
+            (update_replayed, &["GetItem"]),
+            // An empty patch changes nothing and keeps nothing: each time, the user is read.
+            (keyed_unchanged, &["GetItem", "Query"]),
+            (nothing_again, &["GetItem", "Query"]),
         ],
     );
 }
