@@ -176,16 +176,25 @@ fn parse_key(raw: &[u8]) -> Result<&[u8]> {
     Ok(key)
 }
 
-/// What makes two requests "the same request": method, path, query and body. Headers are left
-/// out (a retry may carry a fresh token); each part is length-prefixed, so no two requests
-/// share an encoding.
+/// What makes two requests "the same request": method, path, query (its parameters in any
+/// order) and body. Headers are left out (a retry may carry a fresh token); each part is
+/// length-prefixed, so no two requests share an encoding.
 fn fingerprint(req: &Request) -> [u8; 32] {
     let mut ctx = digest::Context::new(&digest::SHA256);
     let body: &[u8] = req.body().as_ref();
+    let mut params: Vec<&str> = req
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .collect();
+    params.sort_unstable();
+    let query = params.join("&");
     for part in [
         req.method().as_str().as_bytes(),
         req.uri().path().as_bytes(),
-        req.uri().query().unwrap_or_default().as_bytes(),
+        query.as_bytes(),
         body,
     ] {
         ctx.update(&(part.len() as u64).to_be_bytes());

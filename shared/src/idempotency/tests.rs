@@ -121,3 +121,25 @@ fn an_answer_made_from_the_outcome_is_kept_as_made() {
         .unwrap();
     assert_eq!(fresh.status(), StatusCode::OK);
 }
+
+#[test]
+fn the_query_is_the_same_in_any_order_but_not_with_other_values() {
+    let at = |uri: &str| {
+        let mut req = api_request("POST", uri, &[], "tok", Some(&json!({})));
+        req.headers_mut()
+            .insert(HEADER, HeaderValue::from_static("k"));
+        claim(&req, "caller")
+    };
+    let record = Once::fixed(at("/login?a=1&b=2"), &ok_answer())
+        .record(&())
+        .unwrap();
+    assert!(at("/login?b=2&a=1").open(&record.sealed).is_ok());
+    assert!(matches!(
+        at("/login?a=1&b=3").open(&record.sealed),
+        Err(Error::IdempotencyKeyReused)
+    ));
+    assert!(matches!(
+        at("/login?a=1").open(&record.sealed),
+        Err(Error::IdempotencyKeyReused)
+    ));
+}
