@@ -531,7 +531,8 @@ impl crate::store::DeleteStore for MemoryStore {
                 );
             }
         }
-        s.logs.retain(|r| !purged.contains(&r.user));
+        s.logs
+            .retain(|r| !purged.contains(&r.user) || r.what.kind == AuditKind::Deleted);
         s.logs
             .push(AuditRecord::deletion(id, project, by, crate::clock::now()));
         s.keep_once(by, &())

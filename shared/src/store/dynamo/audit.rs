@@ -159,8 +159,9 @@ impl DynamoStore {
         Ok((out.items.unwrap_or_default(), out.count, next))
     }
 
-    /// Deletes every record in `user`'s log (step 2 of a delete, see delete.rs), answering the
-    /// secondaries of the merges it held: their logs name identities that are now the user's.
+    /// Deletes every record in `user`'s log but a record of its deletion (step 2 of a delete, see
+    /// delete.rs), answering the secondaries of the merges it held: their logs name identities
+    /// that are now the user's.
     pub(super) async fn purge_log(&self, user: UserId) -> Result<Vec<UserId>> {
         let mut merged_away = Vec::new();
         let mut start = None;
@@ -174,6 +175,12 @@ impl DynamoStore {
                 .await?;
             let mut keys = Vec::with_capacity(items.len());
             for item in &items {
+                // The record of a deletion is the one a deleted user keeps. Only a delete writes
+                // one, and a user is deleted once: a concurrent delete that read the user before
+                // another one committed must not purge the record that one just wrote.
+                if get_s(item, "what") == Some(AuditKind::Deleted.as_str()) {
+                    continue;
+                }
                 if get_s(item, "what") == Some(AuditKind::Merged.as_str())
                     && let Some(other) = get_s(item, "other")
                 {
