@@ -313,6 +313,14 @@ impl crate::store::OnceStore for BrokenStore {
     ) -> crate::error::Result<Option<crate::idempotency::Record>> {
         broken()
     }
+
+    async fn keep(
+        &self,
+        _: &crate::audit::Audit,
+        _: &(dyn std::any::Any + Sync),
+    ) -> crate::error::Result<()> {
+        broken()
+    }
 }
 
 impl LinkStore for BrokenStore {

@@ -62,7 +62,7 @@ pub async fn handle<S: ProfileStore + UserStore + OnceStore>(
     .await
 }
 
-async fn update<S: ProfileStore + UserStore>(
+async fn update<S: ProfileStore + UserStore + OnceStore>(
     app: &App<S>,
     req: &Request,
     ctx: &ServerContext,
@@ -102,11 +102,15 @@ async fn update<S: ProfileStore + UserStore>(
         return Err(Error::InsufficientScope("update:users"));
     }
     let user = if update.is_empty() {
-        // Nothing to change: the user as it is (404 if there is none), and nothing kept.
-        app.store
+        // Nothing to change: the user as it is (404 if there is none); a keyed request keeps
+        // that answer all the same, as a repeated link does.
+        let user = app
+            .store
             .get_user(ctx.project, id)
             .await?
-            .ok_or(Error::NotFound)?
+            .ok_or(Error::NotFound)?;
+        app.store.keep(&update.by, &user).await?;
+        user
     } else {
         app.store.update_profile(&update).await?
     };

@@ -311,6 +311,12 @@ impl crate::store::OnceStore for MemoryStore {
             .filter(|r| r.expires_at >= claim.now)
             .cloned())
     }
+
+    async fn keep(&self, by: &Audit, outcome: &(dyn std::any::Any + Sync)) -> Result<()> {
+        let mut s = self.lock()?;
+        s.once_free(by)?;
+        s.keep_once(by, outcome)
+    }
 }
 
 impl State {

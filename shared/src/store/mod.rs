@@ -322,6 +322,15 @@ pub trait OnceStore: Send + Sync {
         &self,
         claim: &crate::idempotency::Claim,
     ) -> impl Future<Output = Result<Option<crate::idempotency::Record>>> + Send;
+
+    /// Keeps the answer of a keyed request that changed nothing and wrote nothing (an empty
+    /// update), made from `outcome`; nothing without a key. `IdempotencyKeyReused` when a
+    /// request with the key got there first.
+    fn keep(
+        &self,
+        by: &Audit,
+        outcome: &(dyn std::any::Any + Sync),
+    ) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Reading a user's audit log (`GET /api/v2/users/{id}/logs`).

@@ -127,4 +127,8 @@ impl OnceStore for DynamoStore {
             expires_at,
         }))
     }
+
+    async fn keep(&self, by: &Audit, outcome: &(dyn Any + Sync)) -> Result<()> {
+        self.remember(by, outcome).await
+    }
 }
