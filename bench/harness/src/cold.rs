@@ -89,6 +89,28 @@ impl ColdRun {
     }
 }
 
+/// The time covered by spans (start, length) that may overlap: each instant counted once.
+pub fn covered(spans: impl IntoIterator<Item = (Instant, Duration)>) -> Duration {
+    let mut spans: Vec<(Instant, Instant)> = spans
+        .into_iter()
+        .map(|(from, length)| (from, from + length))
+        .collect();
+    spans.sort_unstable();
+    let mut total = Duration::ZERO;
+    let mut current: Option<(Instant, Instant)> = None;
+    for (from, to) in spans {
+        current = match current {
+            Some((start, end)) if from <= end => Some((start, end.max(to))),
+            Some((start, end)) => {
+                total += end - start;
+                Some((from, to))
+            }
+            None => Some((from, to)),
+        };
+    }
+    total + current.map_or(Duration::ZERO, |(start, end)| end - start)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -210,13 +232,21 @@ pub async fn run(
             .filter(|c| c.accepted < first_done)
             .map(|c| c.server_flight)
             .sum();
-        let store_wait: Duration = conns
+        // A function may wait on several requests at once (change-custom-id reads the user and
+        // the new ID's marker concurrently, on two connections): the store is waited on for the
+        // union of those spans, not their sum, which would exceed the whole request.
+        let spans = conns
             .iter()
-            .flat_map(|c| &c.requests)
-            .filter(|r| r.received < first_done)
-            .map(|r| r.wait)
-            .sum::<Duration>()
-            + server_flight;
+            .filter(|c| c.accepted < first_done)
+            .filter_map(|c| c.server_flight_from.map(|from| (from, c.server_flight)))
+            .chain(
+                conns
+                    .iter()
+                    .flat_map(|c| &c.requests)
+                    .filter(|r| r.received < first_done)
+                    .map(|r| (r.received, r.wait)),
+            );
+        let store_wait = covered(spans);
         let handshake: Duration = conns.iter().map(|c| c.handshake).sum();
         let operations = conns
             .iter()
@@ -310,4 +340,26 @@ fn status_kib(status: &str, field: &str) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_waits_count_once() {
+        let t = Instant::now();
+        let ms = Duration::from_millis;
+        // Two requests waited on at once (10–40 and 20–50), then a handshake flight (60–65).
+        let spans = [
+            (t + ms(10), ms(30)),
+            (t + ms(20), ms(30)),
+            (t + ms(60), ms(5)),
+        ];
+        assert_eq!(covered(spans), ms(45));
+        // Back to back, nested, and none.
+        assert_eq!(covered([(t, ms(10)), (t + ms(10), ms(10))]), ms(20));
+        assert_eq!(covered([(t, ms(50)), (t + ms(5), ms(5))]), ms(50));
+        assert_eq!(covered([]), Duration::ZERO);
+    }
 }

@@ -79,6 +79,8 @@ pub struct Connection {
     /// The proxy's own part of it: from the ClientHello read to its answering flight written.
     /// On AWS this is DynamoDB's time, so it counts as waiting on the store.
     pub server_flight: Duration,
+    /// When that flight began (the ClientHello read), to place it among concurrent waits.
+    pub server_flight_from: Option<Instant>,
     pub requests: Vec<Proxied>,
 }
 
@@ -165,6 +167,7 @@ impl Proxy {
                         accepted,
                         handshake: Duration::ZERO,
                         server_flight: Duration::ZERO,
+                        server_flight_from: None,
                         requests: Vec::new(),
                     });
                     l.len() - 1
@@ -187,6 +190,7 @@ impl Proxy {
                         l[index].handshake = accepted.elapsed();
                         if let (Some(r), Some(w)) = (timed.first_read, timed.first_write) {
                             l[index].server_flight = w.saturating_duration_since(r);
+                            l[index].server_flight_from = Some(r);
                         }
                     }
                     let svc = service_fn(move |req| {
