@@ -18,9 +18,9 @@ fn handlers(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     n.set(n.get() + 1);
-                    cpu.request(case, n.get())
+                    rt.block_on(cpu.prepare(case, n.get()))
                 },
-                |req| rt.block_on(cpu.handle(req)),
+                |req| rt.block_on(cpu.handle(case, req)),
                 BatchSize::SmallInput,
             )
         });

@@ -21,12 +21,17 @@ pub enum Cmd {
     Run(Opts),
     /// N requests of one handler CPU case, in process (what callgrind counts).
     Cpu {
-        /// a_floor_404, a2_floor_404_new_token, b_returning_login or c_first_login (or a prefix).
+        /// a_floor_404, a2_floor_404_new_token, b_returning_login, c_first_login,
+        /// d_keyed_first_login, e_keyed_replay or f_merge (or a prefix).
         #[arg(value_parser = parse_case)]
         case: Case,
         n: u64,
         /// The event fixtures (default: the repository's events/).
         events: Option<PathBuf>,
+        /// Only make the state each request needs (a merge's users), without the requests:
+        /// what a case with setup subtracts from its count.
+        #[arg(long)]
+        setup_only: bool,
     },
     /// 20 s of returning logins from 16 callers against a running `make run`.
     Load {
@@ -141,7 +146,8 @@ mod tests {
             Cmd::Cpu {
                 case: Case::ReturningLogin,
                 n: 21,
-                events: None
+                events: None,
+                setup_only: false,
             }
         ));
     }

@@ -17,7 +17,9 @@ use lambda_http::Request;
 /// once per instance, then answered from the cache of verified tokens) and (a′) with a token the
 /// instance has never seen (a full ES256 verification); (b) a returning login that signs a
 /// token; (c) a first login; (d) a first login with an `Idempotency-Key` (its answer is sealed
-/// and kept); (e) that login's replay (one read, the answer opened).
+/// and kept); (e) that login's replay (one read, the answer opened); (f) a merge: Auth0's link of
+/// an identity another user holds, with its audit record in both users' logs (link-identity's
+/// handler; each run's two users are made before it, see [`Case::has_setup`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Case {
     Floor404,
@@ -26,16 +28,18 @@ pub enum Case {
     FirstLogin,
     KeyedFirstLogin,
     KeyedReplay,
+    Merge,
 }
 
 impl Case {
-    pub const ALL: [Case; 6] = [
+    pub const ALL: [Case; 7] = [
         Case::Floor404,
         Case::Floor404NewToken,
         Case::ReturningLogin,
         Case::FirstLogin,
         Case::KeyedFirstLogin,
         Case::KeyedReplay,
+        Case::Merge,
     ];
 
     pub fn id(self) -> &'static str {
@@ -46,6 +50,7 @@ impl Case {
             Case::FirstLogin => "c_first_login",
             Case::KeyedFirstLogin => "d_keyed_first_login",
             Case::KeyedReplay => "e_keyed_replay",
+            Case::Merge => "f_merge",
         }
     }
 
@@ -57,6 +62,7 @@ impl Case {
             Case::FirstLogin => "(c) first login, signs a token",
             Case::KeyedFirstLogin => "(d) first login with Idempotency-Key: answer sealed, kept",
             Case::KeyedReplay => "(e) the same request again: stored answer replayed",
+            Case::Merge => "(f) merge (Auth0 link), audited in both users' logs",
         }
     }
 
@@ -70,8 +76,15 @@ impl Case {
     pub fn status(self) -> u16 {
         match self {
             Case::Floor404 | Case::Floor404NewToken => 404,
+            Case::Merge => 201,
             _ => 200,
         }
+    }
+
+    /// Whether each request needs state made first (a merge consumes its two users): its
+    /// instruction count then subtracts a run that only makes that state.
+    pub fn has_setup(self) -> bool {
+        self == Case::Merge
     }
 }
 
@@ -118,9 +131,39 @@ impl Cpu {
         cpu
     }
 
-    /// The request of `case`; `n` makes each first login's identities new.
+    /// The request of `case`, with the state it needs made first (a merge's two users); `n` makes
+    /// each request's identities new.
+    pub async fn prepare(&self, case: Case, n: u64) -> Request {
+        if case != Case::Merge {
+            return self.request(case, n);
+        }
+        let project = self.seed.project.id;
+        let primary =
+            idlink::testing::login_social(&self.app.store, project, &format!("bench-a-{n}"), None)
+                .await;
+        let steam = format!("bench-merge-{n}");
+        idlink::testing::login_social(
+            &self.app.store,
+            project,
+            &format!("bench-b-{n}"),
+            Some(("steam", steam.as_str())),
+        )
+        .await;
+        let id = primary.id.to_string();
+        idlink::testing::api_request(
+            "POST",
+            &format!("/api/v2/users/{id}/identities"),
+            &[("id", id.as_str())],
+            &self.values["SERVER_TOKEN"],
+            Some(&serde_json::json!({"provider": "steam", "user_id": steam})),
+        )
+    }
+
+    /// The request of a case that needs no state made first; `n` makes each first login's
+    /// identities new.
     pub fn request(&self, case: Case, n: u64) -> Request {
         let text = match case {
+            Case::Merge => panic!("a merge needs its users: Cpu::prepare"),
             Case::Floor404 => self.floor.clone(),
             Case::Floor404NewToken => {
                 let mut values = self.values.clone();
@@ -160,15 +203,20 @@ impl Cpu {
             .replace(FIXTURE_SOCIAL_ID, social_id)
     }
 
-    pub async fn handle(&self, req: Request) -> u16 {
-        answer::<auth_custom_id::Family>(handle(&self.app, &req))
-            .await
-            .status()
-            .as_u16()
+    pub async fn handle(&self, case: Case, req: Request) -> u16 {
+        let resp = match case {
+            Case::Merge => {
+                answer::<link_identity::Family>(link_identity::handler::handle(&self.app, &req))
+                    .await
+            }
+            _ => answer::<auth_custom_id::Family>(handle(&self.app, &req)).await,
+        };
+        resp.status().as_u16()
     }
 
     pub async fn run(&self, case: Case, n: u64) -> u16 {
-        self.handle(self.request(case, n)).await
+        let req = self.prepare(case, n).await;
+        self.handle(case, req).await
     }
 }
 

@@ -42,12 +42,20 @@ const WARM: usize = 100;
 fn main() -> Result<(), Error> {
     match Cli::parse().command {
         Cmd::Run(opts) => runtime().block_on(bench(opts)),
-        Cmd::Cpu { case, n, events } => {
+        Cmd::Cpu {
+            case,
+            n,
+            events,
+            setup_only,
+        } => {
             let events = events.unwrap_or_else(idlink_bench::cpu::events_dir);
             runtime().block_on(async {
                 let cpu = Cpu::new(&events).await;
                 for i in 0..n {
-                    assert_eq!(cpu.run(case, i).await, case.status());
+                    let req = cpu.prepare(case, i).await;
+                    if !setup_only {
+                        assert_eq!(cpu.handle(case, req).await, case.status());
+                    }
                 }
             });
             Ok(())
@@ -457,11 +465,20 @@ fn cpu_results(root: &Path) -> Vec<CpuResult> {
                 .and_then(|v| v["median"]["point_estimate"].as_f64())
                 .map(|ns| ns / 1e3);
             // Instructions per request: the difference between 21 and 1 requests, over 20, so
-            // that setup (keys, seeding) cancels out.
-            let count = |n: u64| callgrind(&exe, case, n, &events);
-            let instructions = match (count(1), count(21)) {
-                (Some(one), Some(many)) if many > one => Some((many - one) / 20),
-                _ => None,
+            // that setup (keys, seeding) cancels out; a case whose every request needs state
+            // made first (a merge's two users) subtracts the same difference of runs that only
+            // make that state.
+            let per_request = |setup_only: bool| {
+                let count = |n: u64| callgrind(&exe, case, n, &events, setup_only);
+                match (count(1), count(21)) {
+                    (Some(one), Some(many)) if many > one => Some((many - one) / 20),
+                    _ => None,
+                }
+            };
+            let instructions = match (per_request(false), case.has_setup()) {
+                (Some(all), true) => per_request(true).and_then(|setup| all.checked_sub(setup)),
+                (all, false) => all,
+                (None, true) => None,
             };
             CpuResult {
                 case: case.id(),
@@ -472,12 +489,13 @@ fn cpu_results(root: &Path) -> Vec<CpuResult> {
         .collect()
 }
 
-fn callgrind(exe: &Path, case: Case, n: u64, events: &Path) -> Option<u64> {
+fn callgrind(exe: &Path, case: Case, n: u64, events: &Path, setup_only: bool) -> Option<u64> {
     let out = Command::new("valgrind")
         .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
         .arg(exe)
         .args(["cpu", case.id(), &n.to_string()])
         .arg(events)
+        .args(setup_only.then_some("--setup-only"))
         .output()
         .ok()?;
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -306,7 +306,7 @@ pub fn rows(
             Case::Floor404 => Some(100.0),
             Case::Floor404NewToken => None,
             Case::ReturningLogin => Some(300.0),
-            Case::FirstLogin | Case::KeyedFirstLogin | Case::KeyedReplay => None,
+            Case::FirstLogin | Case::KeyedFirstLogin | Case::KeyedReplay | Case::Merge => None,
         };
         if let Some(b) = budget {
             row = row.budget(&format!("≤ {b:.0} µs"), c.median_us.is_some_and(|m| m <= b));
