@@ -242,14 +242,18 @@ pub fn partner_link(
 /// Serves `$req` with the handler of the routed function named `$function` (its crate a
 /// dev-dependency of this crate), on `$app` (a reference), through the shared skeleton's
 /// [`idlink::function::answer`]: the response the function gives in Lambda. One list of every
-/// routed function for the suites that drive them all (hostile input, the OpenAPI exchanges).
+/// routed function for the suites that drive them all (hostile input, the OpenAPI exchanges,
+/// Idempotency-Key). Each handler's future is boxed: one future holding all of them overflows a
+/// test thread's stack in a debug build.
 #[macro_export]
 macro_rules! serve {
     ($function:expr, $app:expr, $req:expr) => {{
         macro_rules! call {
             ($krate:ident) => {
-                ::idlink::function::answer::<$krate::Family>($krate::handler::handle($app, $req))
-                    .await
+                ::std::boxed::Box::pin(::idlink::function::answer::<$krate::Family>(
+                    $krate::handler::handle($app, $req),
+                ))
+                .await
             };
         }
         match $function {

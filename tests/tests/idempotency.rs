@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::error::BoxError;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use idlink::client::{ClientId, Scope, SecretHash, ServerClient, generate_client_secret};
-use idlink::function::{App, answer};
+use idlink::function::App;
 use idlink::identity::UserId;
 use idlink::store::ClientStore;
 use idlink::store::dynamo::DynamoStore;
@@ -286,29 +286,9 @@ fn new_key() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Serves `req` with the named function's handler, as its Lambda answers. Each handler's future is
-/// boxed: one future holding all of them overflows a test thread's stack in a debug build.
+/// Serves `req` with the named function's handler, as its Lambda answers.
 async fn send(app: &App<DynamoStore>, function: &str, req: Request) -> Answer {
-    macro_rules! call {
-        ($krate:ident) => {
-            Box::pin(answer::<$krate::Family>($krate::handler::handle(app, &req))).await
-        };
-    }
-    let resp = match function {
-        "auth-custom-id" => call!(auth_custom_id),
-        "link-external-id" => call!(link_external_id),
-        "link-identifier" => call!(link_identifier),
-        "link-identity" => call!(link_identity),
-        "unlink-identity" => call!(unlink_identity),
-        "write-attributes" => call!(write_attributes),
-        "change-custom-id" => call!(change_custom_id),
-        "delete-user" => call!(delete_user),
-        "delete-user-xsolla" => call!(delete_user_xsolla),
-        "ban-user" => call!(ban_user),
-        "unban-user" => call!(unban_user),
-        "update-user" => call!(update_user),
-        other => panic!("no mutating function {other}"),
-    };
+    let resp = idlink_tests::serve!(function, app, &req);
     let replayed = match resp.headers().get(REPLAYED) {
         None => false,
         Some(v) => {
